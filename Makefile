@@ -1,0 +1,42 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+export FLASK_APP := app
+
+.PHONY: setup run test lint browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+static/vendor/htmx.min.js: scripts/fetch_vendor.py
+	$(BIN)/python scripts/fetch_vendor.py
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -d translations
+
+setup: $(STAMP) static/vendor/htmx.min.js translations
+
+## Set up, migrate, load the demo assembly and serve on http://$(HOST):$(PORT)
+run: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+## Set up and run the whole test suite (installs Debian's chromium for the browser test when missing)
+test: setup
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) static/vendor instance

@@ -1,0 +1,45 @@
+"""The Flask application factory. Nothing else lives here.
+
+`flask --app app run` serves the app; `flask --app app --help` lists the CLI.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask_openapi3 import Info, OpenAPI
+
+
+def _secret_key(instance_path: str, configured: str) -> str:
+    """The configured key, else one generated once into instance/secret_key (never in the repo)."""
+    if configured:
+        return configured
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
+    """Build the app: settings (defaults < environment < `config`), database, extensions, blueprints."""
+    from assembly import api, auth, db, demo, facilitator, i18n, jobs, migrate, participant, polis_cli, security
+    from assembly.settings import resolve
+
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Alignment Assembly API", version="1"),
+        doc_prefix="/api",
+        doc_ui=False,  # the Swagger/Redoc UIs load scripts from CDNs; participants' browsers must not
+        instance_relative_config=True,
+    )
+    app.config.update(resolve(config))
+    app.config["SECRET_KEY"] = _secret_key(app.instance_path, app.config["SECRET_KEY"])
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
+
+    for module in (db, migrate, security, i18n, auth, participant, facilitator, api, polis_cli, demo, jobs):
+        module.init_app(app)
+    return app

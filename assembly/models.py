@@ -1,0 +1,131 @@
+"""Database tables (SQLModel). SQLite by default, PostgreSQL through DATABASE_URL.
+
+Votes are append-only events: a change of mind is a new row, and the latest row
+per (participant, statement) is the vote that counts. The events are the audit
+trail and are exactly what a Polis export's votes.csv holds.
+
+Every schema change goes through an Alembic revision in assembly/migrations/.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the unit of Polis export timestamps."""
+    return time.time_ns() // 1_000_000
+
+
+class Moderation(enum.StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+AGREE, PASS, DISAGREE = 1, 0, -1
+VOTE_VALUES = (AGREE, PASS, DISAGREE)
+
+
+class Facilitator(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=254)
+    name: str = Field(default="", max_length=120)
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A facilitator's bearer token; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    facilitator_id: int = Field(foreign_key="facilitator.id", index=True)
+    name: str = Field(max_length=120)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked: bool = False
+
+
+class Assembly(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(index=True, unique=True, max_length=80)
+    title: str = Field(max_length=200)
+    question: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    language: str = Field(default="en", max_length=35)
+    strict_moderation: bool = False
+    participants_can_write: bool = True
+    statement_max_length: int = 280
+    is_open: bool = True
+    # When true, only external ids on the allow-list may take part.
+    xid_required: bool = False
+    owner_id: int | None = Field(default=None, foreign_key="facilitator.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    # Polis export fields kept on import so a round trip preserves them.
+    source: str = Field(default="", max_length=200)
+
+
+class Participant(SQLModel, table=True):
+    """A pseudonymous participant; `pid` is the per-assembly number Polis exports."""
+
+    __table_args__ = (
+        UniqueConstraint("assembly_id", "pid"),
+        UniqueConstraint("assembly_id", "xid"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    assembly_id: int = Field(foreign_key="assembly.id", index=True)
+    pid: int
+    xid: str | None = Field(default=None, max_length=200)
+    # Secret used as the participant cookie value and API token; never exported.
+    token: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class XidAllow(SQLModel, table=True):
+    """An external id allowed to take part in an assembly that requires one."""
+
+    __table_args__ = (UniqueConstraint("assembly_id", "xid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assembly_id: int = Field(foreign_key="assembly.id", index=True)
+    xid: str = Field(max_length=200)
+
+
+class Statement(SQLModel, table=True):
+    """A statement (Polis 'comment'); `tid` is the per-assembly number Polis exports."""
+
+    __table_args__ = (UniqueConstraint("assembly_id", "tid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assembly_id: int = Field(foreign_key="assembly.id", index=True)
+    tid: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author_id: int | None = Field(default=None, foreign_key="participant.id")
+    is_seed: bool = False
+    moderation: Moderation = Field(default=Moderation.accepted)
+    is_meta: bool = False
+    language: str = Field(default="", max_length=35)
+    created_ms: int = Field(default_factory=now_ms)
+
+
+class Vote(SQLModel, table=True):
+    """One vote event. +1 agree, -1 disagree, 0 pass (the Polis export convention)."""
+
+    __table_args__ = (
+        Index("ix_vote_participant_statement", "participant_id", "statement_id"),
+        Index("ix_vote_assembly_id", "assembly_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    assembly_id: int = Field(foreign_key="assembly.id")
+    participant_id: int = Field(foreign_key="participant.id")
+    statement_id: int = Field(foreign_key="statement.id", index=True)
+    value: int
+    created_ms: int = Field(default_factory=now_ms)

@@ -1,0 +1,193 @@
+"""What participants do: join, vote, write statements. Shared by the HTML views and the JSON API.
+
+Every function validates its input and raises `AssemblyError` (with an HTTP
+status and a message a person can act on) before writing anything, so bad input
+changes nothing. A vote is committed before the function returns.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from assembly.models import VOTE_VALUES, Assembly, Moderation, Participant, Statement, Vote, XidAllow
+
+
+class AssemblyError(ValueError):
+    """A request that cannot be honoured; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def get_assembly(session: Session, slug: str) -> Assembly:
+    assembly = session.exec(select(Assembly).where(Assembly.slug == slug)).first()
+    if assembly is None:
+        raise AssemblyError(f"no assembly {slug!r}", 404)
+    return assembly
+
+
+def visible(statement: Statement, assembly: Assembly) -> bool:
+    """Polis rule: strict moderation shows accepted only; otherwise all but rejected."""
+    if statement.moderation == Moderation.accepted:
+        return True
+    return statement.moderation == Moderation.pending and not assembly.strict_moderation
+
+
+def participant_by_token(session: Session, assembly: Assembly, token: str | None) -> Participant | None:
+    if not token:
+        return None
+    p = session.exec(select(Participant).where(Participant.token == token)).first()
+    if p is None or p.assembly_id != assembly.id:
+        return None
+    return p
+
+
+def _next_number(session: Session, column, assembly_id: int) -> int:
+    current = session.exec(select(func.max(column)).where(column.class_.assembly_id == assembly_id)).one()
+    return 0 if current is None else current + 1
+
+
+def create_participant(session: Session, assembly: Assembly, xid: str | None = None) -> Participant:
+    """Create a participant with the next free `pid`; retries when a concurrent request took it."""
+    if xid is not None:
+        xid = xid.strip()
+        if not xid or len(xid) > 200:
+            raise AssemblyError("an external id (xid) must be 1 to 200 characters")
+    if assembly.xid_required:
+        allowed = xid is not None and session.exec(
+            select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)
+        ).first()
+        if not allowed:
+            raise AssemblyError("this assembly is by invitation; your link has no valid id", 403)
+    if xid is not None:
+        existing = session.exec(
+            select(Participant).where(Participant.assembly_id == assembly.id, Participant.xid == xid)
+        ).first()
+        if existing is not None:
+            return existing
+    for _attempt in range(20):
+        p = Participant(
+            assembly_id=assembly.id,
+            pid=_next_number(session, Participant.pid, assembly.id),
+            xid=xid,
+            token=secrets.token_urlsafe(32),
+        )
+        session.add(p)
+        try:
+            session.commit()
+            return p
+        except IntegrityError:
+            session.rollback()
+    raise AssemblyError("too many people joined at once; please try again", 503)
+
+
+def record_vote(session: Session, assembly: Assembly, participant: Participant, statement_tid: int, value: int) -> Vote:
+    """Append a vote event and commit it; the latest event per statement is the one that counts."""
+    if not assembly.is_open:
+        raise AssemblyError("this assembly is closed to new votes", 409)
+    if isinstance(value, bool) or value not in VOTE_VALUES:
+        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)")
+    if participant.assembly_id != assembly.id:
+        raise AssemblyError("participant does not belong to this assembly", 403)
+    statement = session.exec(
+        select(Statement).where(Statement.assembly_id == assembly.id, Statement.tid == statement_tid)
+    ).first()
+    if statement is None:
+        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404)
+    if not visible(statement, assembly) and statement.author_id != participant.id:
+        raise AssemblyError("this statement is not open for voting", 409)
+    vote = Vote(assembly_id=assembly.id, participant_id=participant.id, statement_id=statement.id, value=value)
+    session.add(vote)
+    session.commit()
+    return vote
+
+
+_SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+
+
+def normalize_text(text: str) -> str:
+    """Key for duplicate detection: NFKC, case-folded, punctuation and extra spaces removed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
+
+
+def clean_statement_text(text: str, max_length: int) -> str:
+    """Strip and collapse whitespace; reject empty and over-long text."""
+    if not isinstance(text, str):
+        raise AssemblyError("statement text must be a string")
+    text = _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if not text:
+        raise AssemblyError("a statement cannot be empty")
+    if len(text) > max_length:
+        raise AssemblyError(f"a statement can be at most {max_length} characters (this one has {len(text)})")
+    return text
+
+
+def find_duplicate(session: Session, assembly: Assembly, text: str) -> Statement | None:
+    key = normalize_text(text)
+    for s in session.exec(select(Statement).where(Statement.assembly_id == assembly.id)):
+        if normalize_text(s.text) == key:
+            return s
+    return None
+
+
+def add_statement(
+    session: Session,
+    assembly: Assembly,
+    text: str,
+    *,
+    author: Participant | None = None,
+    is_seed: bool = False,
+    moderation: Moderation | None = None,
+) -> Statement:
+    """Add a statement; a participant's own statement gets their agree vote, as in Polis."""
+    if author is not None:
+        if not assembly.is_open:
+            raise AssemblyError("this assembly is closed", 409)
+        if not assembly.participants_can_write:
+            raise AssemblyError("participants cannot add statements in this assembly", 403)
+    text = clean_statement_text(text, assembly.statement_max_length)
+    dup = find_duplicate(session, assembly, text)
+    if dup is not None:
+        raise AssemblyError(f"this statement is already in the assembly (#{dup.tid})", 409)
+    if moderation is None:
+        moderation = Moderation.pending if (assembly.strict_moderation and author is not None) else Moderation.accepted
+    for _attempt in range(20):
+        st = Statement(
+            assembly_id=assembly.id,
+            tid=_next_number(session, Statement.tid, assembly.id),
+            text=text,
+            author_id=author.id if author else None,
+            is_seed=is_seed,
+            moderation=moderation,
+            language=assembly.language,
+        )
+        session.add(st)
+        try:
+            session.flush()
+            if author is not None:
+                session.add(Vote(assembly_id=assembly.id, participant_id=author.id, statement_id=st.id, value=1))
+            session.commit()
+            return st
+        except IntegrityError:
+            session.rollback()
+    raise AssemblyError("too many statements were added at once; please try again", 503)
+
+
+def latest_votes(session: Session, assembly_id: int, participant_id: int | None = None) -> dict[tuple[int, int], int]:
+    """{(participant_id, statement_id): value} of the latest event per pair."""
+    last = select(func.max(Vote.id)).where(Vote.assembly_id == assembly_id)
+    if participant_id is not None:
+        last = last.where(Vote.participant_id == participant_id)
+    last = last.group_by(Vote.participant_id, Vote.statement_id)
+    rows = session.exec(select(Vote.participant_id, Vote.statement_id, Vote.value).where(Vote.id.in_(last)))
+    return {(p, s): v for p, s, v in rows}

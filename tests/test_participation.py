@@ -1,0 +1,96 @@
+"""Core participation rules: votes, statements, participants, without the web layer."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from assembly.models import Moderation, Vote
+from assembly.participation import (
+    AssemblyError,
+    add_statement,
+    create_participant,
+    latest_votes,
+    normalize_text,
+    record_vote,
+)
+
+
+def test_latest_vote_counts_and_events_are_kept(db, assembly):
+    p = create_participant(db, assembly)
+    record_vote(db, assembly, p, 0, 1)
+    record_vote(db, assembly, p, 0, -1)
+    record_vote(db, assembly, p, 1, 0)
+    events = db.exec(select(Vote).where(Vote.participant_id == p.id)).all()
+    assert [e.value for e in events] == [1, -1, 0]
+    latest = latest_votes(db, assembly.id)
+    assert sorted(latest.values()) == [-1, 0]
+
+
+@pytest.mark.parametrize("value", [2, -2, True, "1", None])
+def test_bad_vote_values_are_rejected_and_store_nothing(db, assembly, value):
+    p = create_participant(db, assembly)
+    with pytest.raises(AssemblyError):
+        record_vote(db, assembly, p, 0, value)
+    assert db.exec(select(Vote)).all() == []
+
+
+def test_vote_on_unknown_statement_is_404(db, assembly):
+    p = create_participant(db, assembly)
+    with pytest.raises(AssemblyError) as err:
+        record_vote(db, assembly, p, 99, 1)
+    assert err.value.status == 404
+
+
+def test_closed_assembly_refuses_votes(db, assembly):
+    p = create_participant(db, assembly)
+    assembly.is_open = False
+    db.add(assembly)
+    db.commit()
+    with pytest.raises(AssemblyError) as err:
+        record_vote(db, assembly, p, 0, 1)
+    assert err.value.status == 409
+
+
+def test_participant_numbers_are_sequential(db, assembly):
+    pids = [create_participant(db, assembly).pid for _ in range(3)]
+    assert pids == [0, 1, 2]
+
+
+def test_author_statement_gets_agree_vote_and_waits_in_strict_mode(db, assembly):
+    assembly.strict_moderation = True
+    db.add(assembly)
+    db.commit()
+    p = create_participant(db, assembly)
+    st = add_statement(db, assembly, "  More   buses at night. ", author=p)
+    assert st.text == "More buses at night."
+    assert st.moderation == Moderation.pending
+    assert latest_votes(db, assembly.id, p.id) == {(p.id, st.id): 1}
+
+
+def test_duplicate_and_overlong_statements_are_refused(db, assembly):
+    p = create_participant(db, assembly)
+    with pytest.raises(AssemblyError, match="already"):
+        add_statement(db, assembly, "build more BIKE lanes!", author=p)
+    with pytest.raises(AssemblyError, match="at most 280"):
+        add_statement(db, assembly, "x" * 281, author=p)
+    with pytest.raises(AssemblyError, match="empty"):
+        add_statement(db, assembly, "   ", author=p)
+
+
+def test_normalize_text_handles_width_and_case():
+    assert normalize_text("ＡＢＣ，  abc!") == normalize_text("abc abc")
+
+
+def test_xid_allow_list(db, assembly):
+    from assembly.models import XidAllow
+
+    assembly.xid_required = True
+    db.add(assembly)
+    db.add(XidAllow(assembly_id=assembly.id, xid="alice"))
+    db.commit()
+    with pytest.raises(AssemblyError) as err:
+        create_participant(db, assembly, xid="mallory")
+    assert err.value.status == 403
+    a1 = create_participant(db, assembly, xid="alice")
+    assert create_participant(db, assembly, xid="alice").id == a1.id
