@@ -78,7 +78,7 @@ def create_participant(session: Session, assembly: Assembly, xid: str | None = N
             assembly_id=assembly.id,
             pid=_next_number(session, Participant.pid, assembly.id),
             xid=xid,
-            token=secrets.token_urlsafe(32),
+            token="pt_" + secrets.token_urlsafe(32),
         )
         session.add(p)
         try:

@@ -1,0 +1,45 @@
+"""Who is the participant of this request, for the HTML views and the JSON API alike.
+
+A participant is identified by a secret token: in the browser it sits in the
+signed session cookie under `session["participants"][slug]`; API clients send
+it as `Authorization: Bearer pt_...`. Participants are created lazily, on their
+first vote or statement, so page views do not inflate the participant count.
+"""
+
+from __future__ import annotations
+
+from flask import request, session
+from sqlmodel import Session
+
+from assembly.models import Assembly, Participant
+from assembly.participation import create_participant, participant_by_token
+
+PARTICIPANT_TOKEN_PREFIX = "pt_"  # noqa: S105 - a prefix, not a secret
+
+
+def _bearer() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer " + PARTICIPANT_TOKEN_PREFIX):
+        return auth[7:].strip()
+    return None
+
+
+def current_participant(db: Session, assembly: Assembly, *, create: bool = False) -> Participant | None:
+    """The request's participant in `assembly`; with `create`, join them (xid from `?xid=` or the form)."""
+    token = _bearer() or (session.get("participants") or {}).get(assembly.slug)
+    participant = participant_by_token(db, assembly, token)
+    if participant is not None or not create:
+        return participant
+    xid = request.values.get("xid") or session.get("xids", {}).get(assembly.slug)
+    participant = create_participant(db, assembly, xid=xid)
+    if _bearer() is None:
+        remember(assembly, participant)
+    return participant
+
+
+def remember(assembly: Assembly, participant: Participant) -> None:
+    """Keep the participant's token in the browser's signed session cookie."""
+    tokens = dict(session.get("participants") or {})
+    tokens[assembly.slug] = participant.token
+    session["participants"] = tokens
+    session.permanent = True
