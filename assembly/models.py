@@ -129,3 +129,46 @@ class Vote(SQLModel, table=True):
     statement_id: int = Field(foreign_key="statement.id", index=True)
     value: int
     created_ms: int = Field(default_factory=now_ms)
+
+
+class JobStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class Job(SQLModel, table=True):
+    """A unit of background work (a clustering run, later training) with its progress.
+
+    Kept in the database so any web worker can show its status, and so a job
+    whose process died is visible as failed instead of being lost.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40, index=True)
+    assembly_id: int | None = Field(default=None, foreign_key="assembly.id", index=True)
+    status: JobStatus = Field(default=JobStatus.queued)
+    progress: float = 0.0
+    message: str = Field(default="", max_length=500)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    owner: str = Field(default="", max_length=80)  # "host:pid" of the process running it
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ClusteringRun(SQLModel, table=True):
+    """One clustering of an assembly's votes: its inputs' fingerprint and the full result as JSON."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assembly_id: int = Field(foreign_key="assembly.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    # Provenance: what was clustered (latest-vote count and a hash of the latest-vote set).
+    n_votes: int = 0
+    n_participants: int = 0
+    vote_snapshot_hash: str = Field(default="", max_length=64)
+    last_vote_id: int = 0
+    device: str = Field(default="", max_length=20)
+    seconds: float = 0.0
+    result_json: str = Field(sa_column=Column(Text, nullable=False))

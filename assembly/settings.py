@@ -34,7 +34,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TESTING", bool, False, "Flask testing mode."),
     Setting("CLUSTERING_DEVICE", str, "auto", "Device for clustering: auto, cpu or cuda."),
     Setting("CLUSTERING_DEBOUNCE_S", float, 5.0, "Wait after a vote before reclustering in the background."),
-    Setting("JOBS_BACKEND", str, "thread", "Background jobs: thread (in-process) or huey."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -80,8 +79,6 @@ def resolve(overrides: dict[str, Any] | None, environ: dict[str, str] | None = N
         raise ValueError("SQLITE_SYNCHRONOUS must be NORMAL or FULL")
     if out["CLUSTERING_DEVICE"] not in {"auto", "cpu", "cuda"}:
         raise ValueError("CLUSTERING_DEVICE must be auto, cpu or cuda")
-    if out["JOBS_BACKEND"] not in {"thread", "huey"}:
-        raise ValueError("JOBS_BACKEND must be thread or huey")
     # Private keys (leading underscore) let tests pass objects through untouched.
     out.update({k: v for k, v in overrides.items() if k.startswith("_")})
     return out
