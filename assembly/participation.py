@@ -11,11 +11,17 @@ import re
 import secrets
 import unicodedata
 
+from blinker import Namespace
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assembly.models import VOTE_VALUES, Assembly, Moderation, Participant, Statement, Vote, XidAllow
+
+_signals = Namespace()
+# Sent with the assembly after a vote or statement is committed; clustering listens to
+# recompute in the background, so this module need not know about clustering.
+votes_changed = _signals.signal("votes-changed")
 
 
 class AssemblyError(ValueError):
@@ -107,6 +113,7 @@ def record_vote(session: Session, assembly: Assembly, participant: Participant, 
     vote = Vote(assembly_id=assembly.id, participant_id=participant.id, statement_id=statement.id, value=value)
     session.add(vote)
     session.commit()
+    votes_changed.send(assembly)
     return vote
 
 
@@ -177,6 +184,7 @@ def add_statement(
             if author is not None:
                 session.add(Vote(assembly_id=assembly.id, participant_id=author.id, statement_id=st.id, value=1))
             session.commit()
+            votes_changed.send(assembly)
             return st
         except IntegrityError:
             session.rollback()

@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WTF_CSRF_ENABLED", bool, True, "CSRF protection on forms and cookie-authenticated API calls."),
     Setting("TESTING", bool, False, "Flask testing mode."),
     Setting("CLUSTERING_DEVICE", str, "auto", "Device for clustering: auto, cpu or cuda."),
+    Setting("CLUSTERING_AUTO", bool, True, "Recluster in the background after votes arrive."),
     Setting("CLUSTERING_DEBOUNCE_S", float, 5.0, "Wait after a vote before reclustering in the background."),
 )
 

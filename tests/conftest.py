@@ -37,6 +37,7 @@ def app(tmp_path):
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "CLUSTERING_AUTO": False,
     })
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"]) as db:
