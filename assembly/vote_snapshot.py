@@ -27,7 +27,8 @@ class Snapshot:
     last_vote_id: int  # newest event included, so later runs can tell what changed
     all_pids: np.ndarray  # (P,) every participant pid, voters or not
     all_tids: np.ndarray  # (S,) every statement tid
-    excluded_tids: np.ndarray  # statements moderated out (rejected) or meta: zeroed by Polis
+    rejected_tids: np.ndarray  # statements moderated out: zeroed by Polis, never routed
+    meta_tids: np.ndarray  # meta statements (about the process): zeroed by Polis, still routed
 
     @property
     def n_votes(self) -> int:
@@ -85,7 +86,6 @@ def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
         last_vote_id=int(arr[:, 0].max()) if arr.shape[0] else 0,
         all_pids=np.sort(all_pids),
         all_tids=np.array(sorted(t for t, _m, _meta in statements), dtype=np.int64),
-        excluded_tids=np.array(
-            sorted(t for t, m, meta in statements if m == Moderation.rejected or meta), dtype=np.int64
-        ),
+        rejected_tids=np.array(sorted(t for t, m, _meta in statements if m == Moderation.rejected), dtype=np.int64),
+        meta_tids=np.array(sorted(t for t, _m, meta in statements if meta), dtype=np.int64),
     )

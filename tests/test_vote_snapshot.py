@@ -34,7 +34,8 @@ def test_snapshot_from_database(db, assembly):
         (a.pid, 0, -1), (b.pid, 1, 0), (b.pid, st.tid, 1)
     ]
     assert snap.n_votes == 3 and snap.n_participants == 2
-    assert snap.excluded_tids.tolist() == sorted([st.tid, rejected.tid])
+    assert snap.rejected_tids.tolist() == [rejected.tid]
+    assert snap.meta_tids.tolist() == [st.tid]
     assert snap.all_tids.tolist() == [0, 1, 2, 3, 4]
     # Same votes, same digest; one more vote, another digest.
     assert snap.digest() == load_snapshot(db, assembly.id).digest()
