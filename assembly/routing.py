@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from assembly.clustering_runs import priorities as stored_priorities
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote
 
 
@@ -57,9 +58,11 @@ def next_statement(
 ) -> Statement | None:
     """Pick the next statement for `participant`, or None when they have seen them all.
 
-    `priorities` maps statement tid -> Polis priority from the latest clustering run.
+    `priorities` maps statement tid -> Polis priority; by default, those of the newest clustering run.
     """
     rng = rng or random.Random()
+    if priorities is None:
+        priorities = stored_priorities(session, assembly.id)
     done = voted_statement_ids(session, participant)
     candidates = [
         s for s in votable_statements(session, assembly)

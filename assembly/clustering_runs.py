@@ -1,0 +1,154 @@
+"""Clustering in the app: run it on an assembly's votes, store the result, recluster in the background.
+
+The math is in `clustering/` (no Flask, no database); this module loads the
+latest-vote snapshot, calls it with the previous run as a warm start (so group
+labels stay stable), and stores the JSON result in `clusteringrun`. Routing,
+the results page, the Polis export and the constitution read the newest run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+from typing import Any
+
+import click
+from flask import Flask, current_app, has_app_context
+from sqlmodel import Session, select
+
+from assembly.jobs import Progress
+from assembly.models import Assembly, ClusteringRun
+from assembly.participation import AssemblyError, get_assembly, votes_changed
+from assembly.vote_snapshot import load_snapshot
+
+# Parsed results by run id: a stored run never changes, so caching per process is safe.
+_CACHE: OrderedDict[int, dict[str, Any]] = OrderedDict()
+_CACHE_SIZE = 16
+
+
+def latest_run(db: Session, assembly_id: int) -> ClusteringRun | None:
+    return db.exec(
+        select(ClusteringRun).where(ClusteringRun.assembly_id == assembly_id).order_by(ClusteringRun.id.desc())
+    ).first()
+
+
+def result_of(run: ClusteringRun) -> dict[str, Any]:
+    """The run's result dict (ClusterResult.to_dict()), parsed once per process."""
+    if run.id in _CACHE:
+        _CACHE.move_to_end(run.id)
+        return _CACHE[run.id]
+    result = json.loads(run.result_json)
+    _CACHE[run.id] = result
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return result
+
+
+def current_result(db: Session, assembly_id: int) -> dict[str, Any] | None:
+    run = latest_run(db, assembly_id)
+    return None if run is None else result_of(run)
+
+
+def priorities(db: Session, assembly_id: int) -> dict[int, float] | None:
+    """{tid: Polis priority} from the newest run, for routing; None before the first run."""
+    result = current_result(db, assembly_id)
+    if result is None:
+        return None
+    return {int(tid): float(st["priority"]) for tid, st in result["statements"].items()}
+
+
+def groups_by_pid(db: Session, assembly_id: int) -> dict[int, int] | None:
+    """{pid: group id} of clustered participants in the newest run; None before the first run."""
+    result = current_result(db, assembly_id)
+    if result is None:
+        return None
+    return {int(pid): g for pid, g in result["participants"].items() if g is not None}
+
+
+def run_clustering(
+    db: Session, assembly: Assembly, *, device: str = "auto", progress: Progress | None = None
+) -> ClusteringRun:
+    """Cluster the assembly's latest votes, warm-started from the previous run, and store the result."""
+    from clustering import ClusterConfig, VoteMatrix, cluster
+
+    report = progress or (lambda _f, _m="": None)
+    report(0.05, "reading votes")
+    snap = load_snapshot(db, assembly.id)
+    if snap.n_votes == 0:
+        raise AssemblyError("nothing to cluster yet: this assembly has no votes", 409)
+    matrix = VoteMatrix.from_events(
+        snap.pids, snap.tids, snap.values, moderated_out=snap.rejected_tids.tolist(), meta=snap.meta_tids.tolist()
+    )
+    previous = latest_run(db, assembly.id)
+    config = ClusterConfig(device=device, previous=None if previous is None else result_of(previous))
+    report(0.2, f"clustering {snap.n_participants} participants, {snap.n_votes} votes")
+    started = time.perf_counter()
+    result = cluster(matrix, config)
+    seconds = time.perf_counter() - started
+    report(0.9, "saving")
+    run = ClusteringRun(
+        assembly_id=assembly.id,
+        n_votes=snap.n_votes,
+        n_participants=snap.n_participants,
+        vote_snapshot_hash=snap.digest(),
+        last_vote_id=snap.last_vote_id,
+        device=result.method["params"]["device"],
+        seconds=seconds,
+        result_json=json.dumps(result.to_dict(), separators=(",", ":")),
+    )
+    db.add(run)
+    db.commit()
+    return run
+
+
+def schedule(app: Flask, assembly: Assembly) -> None:
+    """Recluster `assembly` in the background, debounced; never blocks the caller."""
+    assembly_id, device = assembly.id, app.config["CLUSTERING_DEVICE"]
+
+    def work(db: Session, progress: Progress) -> str:
+        target = db.get(Assembly, assembly_id)
+        run = run_clustering(db, target, device=device, progress=progress)
+        groups = len(result_of(run)["group_sizes"])
+        return f"{groups} groups from {run.n_participants} participants in {run.seconds:.2f} s"
+
+    app.extensions["jobs"].debounce(
+        f"cluster:{assembly_id}", app.config["CLUSTERING_DEBOUNCE_S"], "cluster", assembly_id, work
+    )
+
+
+def _on_votes_changed(assembly: Assembly) -> None:
+    if not has_app_context():  # library use outside the app: nothing to schedule
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["CLUSTERING_AUTO"]:
+        schedule(app, assembly)
+
+
+@click.command("cluster")
+@click.argument("slug")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Where to compute (default: the CLUSTERING_DEVICE setting).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+def cluster_cmd(slug: str, device: str | None, as_json: bool) -> None:
+    """Cluster assembly SLUG's votes into opinion groups now and store the result."""
+    with Session(current_app.extensions["assembly_engine"], expire_on_commit=False) as db:
+        try:
+            assembly = get_assembly(db, slug)
+            run = run_clustering(db, assembly, device=device or current_app.config["CLUSTERING_DEVICE"])
+        except AssemblyError as exc:
+            raise click.ClickException(exc.message) from exc
+        result = result_of(run)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    sizes = ", ".join(f"group {g}: {n}" for g, n in enumerate(result["group_sizes"]))
+    click.echo(
+        f"{slug}: {run.n_participants} participants, {run.n_votes} votes -> "
+        f"{len(result['group_sizes'])} groups ({sizes}) in {run.seconds:.2f} s on {run.device}"
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(cluster_cmd)
+    votes_changed.connect(_on_votes_changed, weak=False)
