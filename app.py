@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         migrate,
         participant,
         polis_cli,
+        results_web,
         security,
     )
     from assembly.settings import resolve
@@ -53,7 +54,8 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["SECRET_KEY"] = _secret_key(app.instance_path, app.config["SECRET_KEY"])
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
-    modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, participant, facilitator, api, polis_cli, demo)
+    modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, participant, facilitator, api, polis_cli, demo,
+               results_web)
     for module in modules:
         module.init_app(app)
     return app

@@ -1,0 +1,127 @@
+"""Results page for participants and facilitators: opinion map, groups, consensus, uncertainty.
+
+The map is SVG rendered on the server, so it works without JavaScript and on a
+phone; htmx refreshes the panel while the page is open, so new clustering runs
+show up without a reload.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, abort, g, render_template, request
+from sqlmodel import select
+
+from assembly.clustering_runs import latest_run, result_of
+from assembly.db import get_session
+from assembly.models import Assembly, Job, JobStatus, Statement
+from assembly.participation import AssemblyError, get_assembly
+
+bp = Blueprint("results", __name__)
+
+MAP_POINTS = 2500  # more points than this add nothing visible; sample evenly instead
+UNCERTAIN_MIN_SEEN = 5
+GROUP_COLOURS = ("#1b6ac9", "#d1495b", "#2a9d5c", "#e09f1f", "#7b4fb5", "#3aa6b9", "#8c564b", "#6b7280")
+
+
+@dataclass
+class MapPoint:
+    x: float
+    y: float
+    group: int | None
+
+
+def _scale(points: list[tuple[float, float]], size: float = 300.0, pad: float = 12.0):
+    """Map data coordinates into a square SVG viewBox, keeping the aspect ratio."""
+    if not points:
+        return lambda x, y: (size / 2, size / 2)
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    k = (size - 2 * pad) / span
+    return lambda x, y: (size / 2 + (x - cx) * k, size / 2 - (y - cy) * k)
+
+
+def map_points(result: dict[str, Any]) -> list[MapPoint]:
+    """Participants as (x, y, group), sampled evenly to at most MAP_POINTS."""
+    proj = result["projections"]
+    groups = result["participants"]
+    pids = sorted(proj, key=int)
+    step = max(1, math.ceil(len(pids) / MAP_POINTS))
+    chosen = pids[::step]
+    scale = _scale([tuple(proj[p]) for p in chosen])
+    out = []
+    for p in chosen:
+        x, y = scale(*proj[p])
+        out.append(MapPoint(round(x, 1), round(y, 1), groups.get(p)))
+    return out
+
+
+def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
+    """What the page shows, in plain numbers: per group its representative statements, consensus, uncertainty."""
+    st = result["statements"]
+    k = len(result["group_sizes"])
+    groups = []
+    for gid in range(k):
+        reps = []
+        for entry in result["top_repness"].get(str(gid), []):
+            tid = str(entry["tid"])
+            rep = st[tid]["repness"][str(gid)]
+            agree = entry["repful-for"] == "agree"
+            reps.append({
+                "tid": entry["tid"],
+                "text": texts.get(int(entry["tid"]), ""),
+                "direction": entry["repful-for"],
+                "in_group": rep["pa"] if agree else rep["pd"],
+                "rest": rep["pa_out"] if agree else rep["pd_out"],
+                "n": int(rep["ns"]),
+            })
+        groups.append({"id": gid, "label": chr(ord("A") + gid), "size": result["group_sizes"][gid],
+                       "colour": GROUP_COLOURS[gid % len(GROUP_COLOURS)], "reps": reps})
+    consensus = {
+        direction: [{"tid": e["tid"], "text": texts.get(int(e["tid"]), ""), "share": e["p-success"],
+                     "n": e["n-trials"]} for e in entries]
+        for direction, entries in result["consensus"].items()
+    }
+    uncertain = sorted(
+        (
+            {"tid": int(tid), "text": texts.get(int(tid), ""), "pass_rate": s["pass_rate"], "n": int(s["n_seen"])}
+            for tid, s in st.items()
+            if s["n_seen"] >= UNCERTAIN_MIN_SEEN and not s["moderated_out"] and not s["meta"]
+        ),
+        key=lambda e: (-e["pass_rate"], e["tid"]),
+    )[:5]
+    return {"groups": groups, "consensus": consensus, "uncertain": [u for u in uncertain if u["pass_rate"] > 0]}
+
+
+def _context(slug: str) -> dict[str, Any]:
+    db = get_session()
+    try:
+        assembly: Assembly = get_assembly(db, slug)
+    except AssemblyError:
+        abort(404)
+    g.assembly_language = assembly.language
+    run = latest_run(db, assembly.id)
+    job = db.exec(
+        select(Job).where(Job.assembly_id == assembly.id, Job.kind == "cluster").order_by(Job.id.desc())
+    ).first()
+    ctx: dict[str, Any] = {"assembly": assembly, "run": run, "job": job, "JobStatus": JobStatus}
+    if run is not None:
+        result = result_of(run)
+        texts = dict(db.exec(select(Statement.tid, Statement.text).where(Statement.assembly_id == assembly.id)).all())
+        ctx.update(summary=summarise(result, texts), points=map_points(result), colours=GROUP_COLOURS,
+                   method=result["method"])
+    return ctx
+
+
+@bp.get("/a/<slug>/results")
+def page(slug: str):
+    ctx = _context(slug)
+    template = "results/_panel.html" if request.headers.get("HX-Request") else "results/page.html"
+    return render_template(template, **ctx)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
