@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -118,7 +119,7 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@click.group("facilitator")
+@click.group("facilitator", cls=AppGroup)
 def facilitator_cli() -> None:
     """Facilitator accounts and API tokens."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app, has_app_context
+from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
 from assembly.jobs import Progress
@@ -126,6 +127,7 @@ def _on_votes_changed(assembly: Assembly) -> None:
 
 
 @click.command("cluster")
+@with_appcontext
 @click.argument("slug")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="Where to compute (default: the CLUSTERING_DEVICE setting).")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlmodel import Session, select
 
 from assembly.models import Job, JobStatus, utcnow
@@ -160,7 +161,7 @@ def mark_orphans_failed(db: Session) -> int:
     return n
 
 
-@click.group("jobs")
+@click.group("jobs", cls=AppGroup)
 def jobs_cli() -> None:
     """Background jobs."""
 
