@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app import create_app
 from assembly.auth import create_facilitator
@@ -77,34 +77,64 @@ def _snapshot(db, slug: str) -> tuple:
     return a.model_dump(), statements, sorted(xids)
 
 
-@pytest.mark.parametrize("path", ["/facilitate/", "/facilitate/new", "/facilitate/rows", *GET_PATHS])
-def test_anonymous_is_sent_to_login(client, owned, path):
-    response = client.get(path)
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """One app for the read-only and refused-request tests: an owner, another facilitator, "budget".
+
+    Module-scoped because these requests must change nothing (each test checks that), and building
+    an app with password hashes per case would dominate the run time.
+    """
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                      "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('fac') / 'shared.db'}"})
+    upgrade(app.extensions["assembly_engine"])
+    with Session(app.extensions["assembly_engine"], expire_on_commit=False) as db:
+        owner = create_facilitator(db, FACILITATOR_EMAIL, "a long enough password")
+        other = create_facilitator(db, OTHER_EMAIL, OTHER_PASSWORD)
+        a = Assembly(slug="budget", title="City budget", owner_id=owner.id, strict_moderation=True)
+        db.add(a)
+        db.commit()
+        add_statement(db, a, "Fund the buses.", is_seed=True)
+    app.config["_ids"] = {"owner": owner.id, "other": other.id}
+    return app
+
+
+@pytest.fixture
+def shared_db(shared_app):
+    with Session(shared_app.extensions["assembly_engine"], expire_on_commit=False) as session:
+        yield session
+
+
+def _client_as(app, who: str | None):
+    """A test client logged in as "owner" or "other" (None: anonymous), without a password round trip."""
+    client = app.test_client()
+    if who is not None:
+        with client.session_transaction() as session:
+            session["facilitator_id"] = app.config["_ids"][who]
+    return client
+
+
+REQUESTS = [("get", path, None) for path in GET_PATHS] + [("post", path, data) for path, data in POSTS]
+
+
+@pytest.mark.parametrize(("method", "path", "data"), [
+    ("get", "/facilitate/", None), ("get", "/facilitate/new", None), ("get", "/facilitate/rows", None),
+    ("post", "/facilitate/new", VALID), *REQUESTS,
+])
+def test_anonymous_is_sent_to_login_and_changes_nothing(shared_app, shared_db, method, path, data):
+    before = _snapshot(shared_db, "budget"), len(shared_db.exec(select(Assembly)).all())
+    response = getattr(_client_as(shared_app, None), method)(path, data=data)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/auth/login?next=")
+    assert (_snapshot(shared_db, "budget"), len(shared_db.exec(select(Assembly)).all())) == before
 
 
-@pytest.mark.parametrize(("path", "data"), POSTS)
-def test_anonymous_posts_change_nothing(client, db, owned, path, data):
-    before = _snapshot(db, "budget")
-    response = client.post(path, data=data)
-    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
-    assert _snapshot(db, "budget") == before
-
-
-@pytest.mark.parametrize("path", GET_PATHS)
-def test_other_facilitator_cannot_see(client, auth, owned, other_facilitator, path):
-    auth.login(OTHER_EMAIL, OTHER_PASSWORD)
-    assert client.get(path).status_code == 403
+@pytest.mark.parametrize(("method", "path", "data"), REQUESTS)
+def test_other_facilitator_is_refused_and_changes_nothing(shared_app, shared_db, method, path, data):
+    before = _snapshot(shared_db, "budget")
+    client = _client_as(shared_app, "other")
+    assert getattr(client, method)(path, data=data).status_code == 403
+    assert _snapshot(shared_db, "budget") == before
     assert b"City budget" not in client.get("/facilitate/").data
-
-
-@pytest.mark.parametrize(("path", "data"), POSTS)
-def test_other_facilitator_cannot_change(client, auth, db, owned, other_facilitator, path, data):
-    auth.login(OTHER_EMAIL, OTHER_PASSWORD)
-    before = _snapshot(db, "budget")
-    assert client.post(path, data=data).status_code == 403
-    assert _snapshot(db, "budget") == before
 
 
 def test_unknown_assembly_is_404(client, auth):
@@ -143,12 +173,11 @@ def test_create_valid(client, auth, db):
     ("language", "en--US"), ("language", ""), ("statement_max_length", "19"), ("statement_max_length", "1001"),
     ("statement_max_length", "many"),
 ])
-def test_create_invalid_changes_nothing(client, auth, db, owned, field, value):
-    auth.login()
-    response = client.post("/facilitate/new", data={**VALID, field: value})
+def test_create_invalid_changes_nothing(shared_app, shared_db, field, value):
+    response = _client_as(shared_app, "owner").post("/facilitate/new", data={**VALID, field: value})
     assert response.status_code == 400
     assert _errors(response.get_data(as_text=True)) == {field}
-    assert len(db.exec(select(Assembly)).all()) == 1
+    assert len(shared_db.exec(select(Assembly)).all()) == 1
 
 
 def test_edit_valid_and_invalid(client, auth, db, owned):
@@ -175,8 +204,8 @@ def test_language_tags_accepted_in_canonical_case(raw, expected):
 
 
 @pytest.mark.parametrize("raw", ["english", "e", "en-", "zh-Hant-Hans-TW", "de-1996-1996", "x-private", "en US"])
-def test_language_tags_rejected(app, raw):
-    with app.test_request_context():
+def test_language_tags_rejected(shared_app, raw):
+    with shared_app.test_request_context():
         assert normalize_language(raw)[1] is not None
 
 
@@ -317,7 +346,6 @@ def test_forms_need_a_csrf_token(tmp_path):
     client = app.test_client()
     with client.session_transaction() as session:
         session["facilitator_id"] = 1
-    from sqlmodel import Session
     with Session(app.extensions["assembly_engine"]) as db:
         create_facilitator(db, FACILITATOR_EMAIL, "a long enough password")
     page = client.get("/facilitate/new").get_data(as_text=True)
