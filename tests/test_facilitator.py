@@ -228,6 +228,9 @@ def test_bulk_seed_nothing_added_is_400(client, auth, db, owned):
     auth.login()
     assert client.post("/facilitate/budget/seed", data={"statements": " \n\n"}).status_code == 400
     assert client.post("/facilitate/budget/seed", data={"statements": "Lower the rates"}).status_code == 400
+    too_many = "\n".join(f"Proposal number {i}." for i in range(501))
+    response = client.post("/facilitate/budget/seed", data={"statements": too_many})
+    assert response.status_code == 400 and "At most 500" in response.get_data(as_text=True)
     assert len(db.exec(select(Statement).where(Statement.assembly_id == owned.id)).all()) == 2
 
 
