@@ -1,16 +1,193 @@
-"""Facilitator pages: create and edit assemblies, seed and moderate statements, live counts."""
+"""Facilitator pages: their assemblies, create and edit, open and close, live counts.
+
+Seeding and moderation live in facilitator_moderation.py, invitations in
+facilitator_invites.py; both add routes to this blueprint (registered in
+`init_app`). Every page needs a logged-in facilitator, and every page about one
+assembly goes through `get_assembly_or_404`, which checks ownership.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from assembly.auth import current_facilitator, login_required
+from assembly.db import get_session
+from assembly.facilitator_stats import counts_for, day_chart, votes_per_day
+from assembly.forms import LENGTH_DEFAULT, parse_assembly_form
+from assembly.models import Assembly, Moderation, Statement
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
 
 
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every facilitator page, present and future, needs a logged-in facilitator."""
+    return None
+
+
+def get_assembly_or_404(slug: str, check_owner: bool = True) -> Assembly:
+    """The assembly named `slug`: 404 if there is none, 403 if it belongs to another facilitator."""
+    assembly = get_session().exec(select(Assembly).where(Assembly.slug == slug)).first()
+    if assembly is None:
+        abort(404, _("There is no assembly %(slug)s.", slug=slug))
+    facilitator = current_facilitator()
+    if check_owner and (facilitator is None or assembly.owner_id != facilitator.id):
+        abort(403, _("This assembly belongs to another facilitator."))
+    return assembly
+
+
+def is_htmx() -> bool:
+    """True for requests made by htmx, which get a partial instead of a redirect."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def participant_url(assembly: Assembly, xid: str | None = None) -> str:
+    """Absolute link participants open (served by the participant pages at /a/<slug>)."""
+    url = f"{request.url_root}a/{quote(assembly.slug, safe='')}"
+    return f"{url}?xid={quote(xid, safe='')}" if xid is not None else url
+
+
+def _owned_assemblies() -> list[Assembly]:
+    query = select(Assembly).where(Assembly.owner_id == current_facilitator().id).order_by(Assembly.created_at.desc())
+    return list(get_session().exec(query))
+
+
 @bp.get("/")
 def index():
-    return "facilitator home"
+    assemblies = _owned_assemblies()
+    counts = counts_for(get_session(), [a.id for a in assemblies])
+    return render_template("facilitator/index.html", assemblies=assemblies, counts=counts)
+
+
+@bp.get("/rows")
+def rows():
+    """The home page's table body, polled by htmx so the counts stay live."""
+    assemblies = _owned_assemblies()
+    counts = counts_for(get_session(), [a.id for a in assemblies])
+    return render_template("facilitator/_rows.html", assemblies=assemblies, counts=counts)
+
+
+_FORM_DEFAULTS: dict[str, Any] = {
+    "slug": "", "title": "", "question": "", "description": "", "language": "en",
+    "strict_moderation": False, "participants_can_write": True, "statement_max_length": LENGTH_DEFAULT,
+    "is_open": True,
+}
+
+
+def _form_values(assembly: Assembly) -> dict[str, Any]:
+    return {name: getattr(assembly, name) for name in _FORM_DEFAULTS}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    values, errors = dict(_FORM_DEFAULTS), {}
+    if request.method == "POST":
+        parsed = parse_assembly_form(get_session(), request.form)
+        values, errors = parsed.values, parsed.errors
+        if not errors:
+            db = get_session()
+            assembly = Assembly(**values, owner_id=current_facilitator().id)
+            db.add(assembly)
+            try:
+                db.commit()
+            except IntegrityError:  # another request took the slug since we checked
+                db.rollback()
+                errors["slug"] = _("Another assembly already uses this short name.")
+            else:
+                flash(_("Assembly created."))
+                return redirect(url_for("facilitator.assembly", slug=assembly.slug))
+    status = 400 if errors else 200
+    return render_template("facilitator/form.html", values=values, errors=errors, assembly=None), status
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+def edit(slug: str):
+    assembly = get_assembly_or_404(slug)
+    values, errors = _form_values(assembly), {}
+    if request.method == "POST":
+        db = get_session()
+        parsed = parse_assembly_form(db, request.form, current=assembly)
+        values, errors = parsed.values, parsed.errors
+        if not errors:
+            for name, value in values.items():
+                setattr(assembly, name, value)
+            db.add(assembly)
+            try:
+                db.commit()
+            except IntegrityError:
+                db.rollback()
+                db.refresh(assembly)
+                errors["slug"] = _("Another assembly already uses this short name.")
+            else:
+                flash(_("Changes saved."))
+                return redirect(url_for("facilitator.assembly", slug=assembly.slug))
+    status = 400 if errors else 200
+    return render_template("facilitator/form.html", values=values, errors=errors, assembly=assembly), status
+
+
+def _stats_context(assembly: Assembly) -> dict[str, Any]:
+    db = get_session()
+    return {
+        "assembly": assembly,
+        "counts": counts_for(db, [assembly.id])[assembly.id],
+        "chart": day_chart(votes_per_day(db, assembly.id, days=14)),
+    }
+
+
+@bp.get("/<slug>/")
+def assembly(slug: str):
+    assembly = get_assembly_or_404(slug)
+    pending = get_session().exec(
+        select(Statement)
+        .where(Statement.assembly_id == assembly.id, Statement.moderation == Moderation.pending)
+        .order_by(Statement.tid)
+        .limit(5)
+    ).all()
+    return render_template(
+        "facilitator/assembly.html",
+        **_stats_context(assembly),
+        pending=pending,
+        participant_link=participant_url(assembly),
+        # Served by the Polis export module (another blueprint) at this fixed path.
+        export_link=f"/facilitate/{quote(assembly.slug, safe='')}/export.zip",
+    )
+
+
+@bp.get("/<slug>/stats")
+def stats(slug: str):
+    """Live counts partial, polled every 5 s by the assembly page."""
+    return render_template("facilitator/_stats.html", **_stats_context(get_assembly_or_404(slug)))
+
+
+def _set_open(slug: str, is_open: bool):
+    assembly = get_assembly_or_404(slug)
+    db = get_session()
+    assembly.is_open = is_open
+    db.add(assembly)
+    db.commit()
+    flash(_("The assembly is open: participants can vote.") if is_open else _("The assembly is closed to new votes."))
+    return redirect(url_for("facilitator.assembly", slug=assembly.slug))
+
+
+@bp.post("/<slug>/close")
+def close(slug: str):
+    return _set_open(slug, False)
+
+
+@bp.post("/<slug>/reopen")
+def reopen(slug: str):
+    return _set_open(slug, True)
 
 
 def init_app(app: Flask) -> None:
+    # Imported here: these modules add routes to `bp`, and import this module for its helpers.
+    from assembly import facilitator_invites, facilitator_moderation  # noqa: F401
+
     app.register_blueprint(bp)

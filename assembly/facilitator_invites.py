@@ -1,0 +1,106 @@
+"""Invitations: the participant link, the external-id (xid) allow-list and per-xid invite links.
+
+When `xid_required` is on, only ids on the allow-list can join (enforced by
+`participation.create_participant`); each person gets their own link
+/a/<slug>?xid=<id>. A pasted list is all or nothing: one bad line adds none.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlmodel import select
+
+from assembly.db import get_session
+from assembly.facilitator import bp, get_assembly_or_404, participant_url
+from assembly.forms import parse_xids
+from assembly.models import Assembly, Participant, XidAllow
+
+
+def _allowed(assembly: Assembly) -> list[XidAllow]:
+    return list(get_session().exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id).order_by(XidAllow.id)))
+
+
+def _render(assembly: Assembly, *, errors: list[str] | None = None, text: str = "", status: int = 200):
+    allowed = _allowed(assembly)
+    joined = set(get_session().exec(
+        select(Participant.xid).where(Participant.assembly_id == assembly.id, Participant.xid.is_not(None))
+    ))
+    return render_template(
+        "facilitator/invites.html", assembly=assembly, allowed=allowed, joined=joined, errors=errors or [],
+        text=text, participant_link=participant_url(assembly),
+        invite_links={row.xid: participant_url(assembly, row.xid) for row in allowed},
+    ), status
+
+
+@bp.get("/<slug>/invites")
+def invites(slug: str):
+    return _render(get_assembly_or_404(slug))
+
+
+@bp.post("/<slug>/invites/add")
+def add_xids(slug: str):
+    assembly = get_assembly_or_404(slug)
+    text = request.form.get("xids", "")
+    existing = {row.xid for row in _allowed(assembly)}
+    new, already, errors = parse_xids(text, existing)
+    if errors:
+        return _render(assembly, errors=errors, text=text, status=400)
+    db = get_session()
+    db.add_all(XidAllow(assembly_id=assembly.id, xid=xid) for xid in new)
+    db.commit()
+    flash(ngettext("%(num)d id added to the allow-list.", "%(num)d ids added to the allow-list.", len(new)))
+    if already:
+        flash(ngettext("%(num)d id was already on the list.", "%(num)d ids were already on the list.", len(already)))
+    return redirect(url_for("facilitator.invites", slug=assembly.slug))
+
+
+@bp.post("/<slug>/invites/remove")
+def remove_xid(slug: str):
+    assembly = get_assembly_or_404(slug)
+    xid = request.form.get("xid", "")
+    db = get_session()
+    row = db.exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)).first()
+    if row is None:
+        return _render(assembly, errors=[_("%(xid)s is not on the allow-list.", xid=xid)], status=400)
+    db.delete(row)
+    db.commit()
+    # Someone who already joined keeps their participant (and votes); only new joins are refused.
+    flash(_("%(xid)s removed from the allow-list.", xid=xid))
+    return redirect(url_for("facilitator.invites", slug=assembly.slug))
+
+
+@bp.post("/<slug>/invites/required")
+def set_xid_required(slug: str):
+    assembly = get_assembly_or_404(slug)
+    value = request.form.get("xid_required", "")
+    if value not in {"0", "1"}:
+        return _render(assembly, errors=[_("Choose whether an invitation is required.")], status=400)
+    db = get_session()
+    assembly.xid_required = value == "1"
+    db.add(assembly)
+    db.commit()
+    if assembly.xid_required:
+        flash(_("Only invited ids can take part now."))
+    else:
+        flash(_("Anyone with the link can take part now."))
+    return redirect(url_for("facilitator.invites", slug=assembly.slug))
+
+
+@bp.get("/<slug>/invites.csv")
+def invites_csv(slug: str):
+    """The allow-list with each person's link, for a mail merge."""
+    assembly = get_assembly_or_404(slug)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["xid", "link"])
+    for row in _allowed(assembly):
+        writer.writerow([row.xid, participant_url(assembly, row.xid)])
+    return Response(
+        buf.getvalue(), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{assembly.slug}-invites.csv"'},
+    )

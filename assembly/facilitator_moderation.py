@@ -1,0 +1,142 @@
+"""Seed statements in bulk and moderate statements (accept, reject, mark meta) for one assembly.
+
+Seeds go one line at a time through `participation.add_statement`, so the same
+length and duplicate rules apply as for participants; every rejected line is
+reported with its reason and kept in the textarea to fix and resend.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlmodel import select
+
+from assembly.db import get_session
+from assembly.facilitator import bp, get_assembly_or_404, is_htmx
+from assembly.facilitator_stats import counts_for
+from assembly.forms import form_lines
+from assembly.models import Assembly, Moderation, Participant, Statement
+from assembly.participation import AssemblyError, add_statement
+
+PAGE_SIZE = 100
+# add_statement scans every statement for duplicates, so a paste costs O(lines x statements):
+# 500 lines onto 200 took ~14 s on the shared 2-core machine. Longer lists go in parts.
+MAX_SEED_LINES = 500
+
+
+@bp.route("/<slug>/seed", methods=["GET", "POST"])
+def seed(slug: str):
+    assembly = get_assembly_or_404(slug)
+    added: list[Statement] = []
+    rejected: list[tuple[int, str, str]] = []  # (line number, text, reason)
+    error, text = None, ""
+    if request.method == "POST":
+        lines = form_lines(request.form.get("statements", ""))
+        if not lines:
+            error = _("Paste at least one statement, one per line.")
+        elif len(lines) > MAX_SEED_LINES:
+            error = _("At most %(max)d statements at a time, please.", max=MAX_SEED_LINES)
+        else:
+            db = get_session()
+            for n, line in lines:
+                try:
+                    added.append(add_statement(db, assembly, line, is_seed=True))
+                except AssemblyError as exc:
+                    rejected.append((n, line, exc.message))
+            # Keep only the rejected lines, so fixing them and sending again adds nothing twice.
+            text = "\n".join(line for _n, line, _reason in rejected)
+        if error:
+            text = request.form.get("statements", "")
+    status = 400 if error or (request.method == "POST" and not added) else 200
+    return render_template(
+        "facilitator/seed.html", assembly=assembly, added=added, rejected=rejected, error=error, text=text,
+    ), status
+
+
+def _author_pids(statements: list[Statement]) -> dict[int, int]:
+    """{participant id: pid} of the statements' authors, for display."""
+    ids = {s.author_id for s in statements if s.author_id is not None}
+    if not ids:
+        return {}
+    return dict(get_session().exec(select(Participant.id, Participant.pid).where(Participant.id.in_(ids))).all())
+
+
+def _state_arg(raw: str | None) -> Moderation:
+    try:
+        return Moderation(raw or Moderation.pending.value)
+    except ValueError:
+        abort(400, _("Unknown moderation state."))
+
+
+@bp.get("/<slug>/moderation")
+def moderation(slug: str):
+    assembly = get_assembly_or_404(slug)
+    state = _state_arg(request.args.get("state"))
+    try:
+        page = max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        abort(400, _("The page must be a number."))
+    db = get_session()
+    where = (Statement.assembly_id == assembly.id, Statement.moderation == state)
+    total = db.exec(select(func.count()).select_from(Statement).where(*where)).one()
+    # The queue is worked oldest first; decided statements show the newest first.
+    order = Statement.tid if state == Moderation.pending else Statement.tid.desc()
+    statements = list(db.exec(select(Statement).where(*where).order_by(order)
+                              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    return render_template(
+        "facilitator/moderation.html",
+        assembly=assembly, state=state, statements=statements, page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        counts=counts_for(db, [assembly.id])[assembly.id], authors=_author_pids(statements),
+    )
+
+
+_ACTIONS = {"accept", "reject", "pending", "meta", "unmeta"}
+
+
+def _apply(statement: Statement, action: str) -> None:
+    if action == "accept":
+        statement.moderation = Moderation.accepted
+    elif action == "reject":
+        statement.moderation = Moderation.rejected
+    elif action == "pending":
+        statement.moderation = Moderation.pending
+    else:
+        statement.is_meta = action == "meta"
+
+
+def _message(statement: Statement, action: str) -> str:
+    return {
+        "accept": _("Statement #%(tid)d accepted.", tid=statement.tid),
+        "reject": _("Statement #%(tid)d rejected.", tid=statement.tid),
+        "pending": _("Statement #%(tid)d is back in the queue.", tid=statement.tid),
+        "meta": _("Statement #%(tid)d marked as meta.", tid=statement.tid),
+        "unmeta": _("Statement #%(tid)d is no longer meta.", tid=statement.tid),
+    }[action]
+
+
+@bp.post("/<slug>/statements/<int:tid>/moderate")
+def moderate(slug: str, tid: int):
+    """Change one statement's moderation; htmx gets the row back, a plain form post a redirect."""
+    assembly: Assembly = get_assembly_or_404(slug)
+    action = request.form.get("action", "")
+    if action not in _ACTIONS:
+        abort(400, _("Unknown moderation action."))
+    db = get_session()
+    statement = db.exec(select(Statement).where(Statement.assembly_id == assembly.id, Statement.tid == tid)).first()
+    if statement is None:
+        abort(404, _("There is no statement #%(tid)d in this assembly.", tid=tid))
+    _apply(statement, action)
+    db.add(statement)
+    db.commit()
+    message = _message(statement, action)
+    # The list the facilitator was looking at, so they return to it.
+    shown = _state_arg(request.form.get("state") or statement.moderation.value)
+    if is_htmx():
+        return render_template(
+            "facilitator/_statement_row.html", assembly=assembly, s=statement, message=message, state=shown,
+            authors=_author_pids([statement]), counts=counts_for(db, [assembly.id])[assembly.id], oob=True,
+        )
+    flash(message)
+    return redirect(url_for("facilitator.moderation", slug=assembly.slug, state=shown.value))
