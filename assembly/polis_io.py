@@ -192,7 +192,8 @@ def read_votes(path: Path, tids: set[int]) -> list[tuple[int, int, int, int]]:
         tid = _int(f, line, "comment-id", row[tc])
         if tid not in tids:
             raise PolisFormatError(f, line, f"comment-id {tid} is not in comments.csv")
-        events.append((_ms(f, line, row[ts]), tid, _int(f, line, "voter-id", row[vc]), _vote(f, line, "vote", row[val])))
+        pid = _int(f, line, "voter-id", row[vc])
+        events.append((_ms(f, line, row[ts]), tid, pid, _vote(f, line, "vote", row[val])))
     events.sort(key=lambda e: e[0])
     return events
 
