@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
 from assembly.auth import create_facilitator
@@ -50,6 +51,7 @@ def load_demo(db: Session, instance_path: Path | str) -> tuple[Assembly | None, 
 
 
 @click.command("demo")
+@with_appcontext
 def demo_cmd() -> None:
     """Load the vTaiwan UberX demo assembly (CC BY 4.0) and a demo facilitator, if absent."""
     assembly, password = load_demo(get_session(), current_app.instance_path)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Blueprint, Flask, abort, send_file
+from flask.cli import AppGroup
 from sqlmodel import select
 from tqdm import tqdm
 
@@ -48,7 +49,7 @@ def export_zip(slug: str):
     return response
 
 
-@click.group("polis")
+@click.group("polis", cls=AppGroup)  # AppGroup: its commands run inside the app context
 def polis_cli() -> None:
     """Import and export Polis export folders (comments.csv, votes.csv, ...)."""
 
