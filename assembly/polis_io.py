@@ -91,6 +91,17 @@ def _open(path: Path) -> TextIO:
     return path.open(encoding="utf-8-sig", newline="")
 
 
+def _first_non_utf8_line(path: Path) -> int | None:
+    """Text is decoded in blocks, so the decoder cannot say which line was bad; find it in the raw bytes."""
+    with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
 def _norm(header: str) -> str:
     return header.strip().lower().replace("_", "-")
 
@@ -113,7 +124,7 @@ def _read_table(path: Path, required: Iterable[str]) -> tuple[list[str], list[tu
                     rows.append((start, row))
                 start = reader.line_num + 1
     except UnicodeDecodeError as exc:
-        raise PolisFormatError(label, start, "not UTF-8 text") from exc
+        raise PolisFormatError(label, _first_non_utf8_line(path), "not UTF-8 text") from exc
     except (csv.Error, OSError, EOFError) as exc:
         raise PolisFormatError(label, start, f"unreadable ({exc})") from exc
     if not header:
@@ -289,6 +300,8 @@ def write_export(
 ) -> Assembly:
     """Create a new assembly holding `export`, in one transaction; `progress(n)` after each batch of votes."""
     check_new_slug(db, slug)
+    if not 1 <= len(language) <= 35:
+        raise PolisImportError(f"language must be a tag of 1 to 35 characters such as en or zh-Hant-TW, got {language!r}")
     topic = export.summary.get("topic", "").strip()
     assembly = Assembly(
         slug=slug,

@@ -180,6 +180,14 @@ def _edit(name: str, old: str, new: str):
     return apply
 
 
+def _reencode(name: str, encoding: str, old: str, new: str):
+    def apply(folder: Path) -> None:
+        path = folder / name
+        path.write_bytes(path.read_text().replace(old, new, 1).encode(encoding))
+
+    return apply
+
+
 def _drop_votes_and(edit):
     def apply(folder: Path) -> None:
         (folder / "votes.csv").unlink()
@@ -194,6 +202,10 @@ MALFORMED = {
     "duplicate comment id": (_edit("comments.csv", "023,2,3,", "023,1,3,"), "comments.csv, line 4", "twice"),
     "wrong field count": (_edit("comments.csv", ",0,0,2,1,1,", ",0,0,2,1,"), "comments.csv, line 2", "fields"),
     "bad moderation": (_edit("comments.csv", ",1,1,Bike", ",1,2,Bike"), "comments.csv, line 2", "moderated"),
+    "error in a multi-line record": (
+        _edit("comments.csv", "2023,3,1,1,0,0,", "2023,3,1,1,0,9,"), "comments.csv, line 5", "moderated"),
+    "not UTF-8": (
+        _reencode("votes.csv", "latin-1", "1700000700000,Tue", "1700000700000,Tü"), "votes.csv, line 10", "UTF-8"),
     "vote out of range": (_edit("votes.csv", "2023,1,2,1\n", "2023,1,2,2\n"), "votes.csv, line 8", "-1, 0 or 1"),
     "vote not a number": (_edit("votes.csv", "2023,3,1,1\n", "2023,3,1,yes\n"), "votes.csv, line 10", "'yes'"),
     "non-integer voter id": (_edit("votes.csv", "2023,0,2,0\n", "2023,0,two,0\n"), "votes.csv, line 5", "voter-id"),
