@@ -301,7 +301,7 @@ def write_export(
     """Create a new assembly holding `export`, in one transaction; `progress(n)` after each batch of votes."""
     check_new_slug(db, slug)
     if not 1 <= len(language) <= 35:
-        raise PolisImportError(f"language must be a tag of 1 to 35 characters such as en or zh-Hant-TW, got {language!r}")
+        raise PolisImportError(f"language must be a tag of 1 to 35 characters (en, zh-Hant-TW), got {language!r}")
     topic = export.summary.get("topic", "").strip()
     assembly = Assembly(
         slug=slug,
