@@ -1,9 +1,104 @@
-"""`flask --app app polis import|export`: Polis export folders in and out."""
+"""`flask --app app polis import|export` and the facilitator's export download: Polis export folders in and out."""
 
 from __future__ import annotations
 
-from flask import Flask
+import io
+import zipfile
+from pathlib import Path
+
+import click
+from flask import Blueprint, Flask, abort, send_file
+from flask.cli import AppGroup
+from sqlmodel import select
+from tqdm import tqdm
+
+from assembly.auth import current_facilitator, login_required
+from assembly.db import get_session
+from assembly.models import Assembly, Facilitator
+from assembly.polis_io import (
+    PolisImportError,
+    check_new_slug,
+    export_files,
+    read_export,
+    slug_for,
+    write_export,
+    write_folder,
+)
+
+bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")
+
+
+@bp.get("/<slug>/export.zip")
+@login_required
+def export_zip(slug: str):
+    """The assembly as a Polis export (the five CSV files in a folder named after the slug), for its owner only."""
+    db = get_session()
+    assembly = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
+    if assembly is None:
+        abort(404)
+    if assembly.owner_id != current_facilitator().id:
+        abort(403)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in export_files(db, assembly).items():
+            zf.writestr(f"{slug}/{name}", text)
+    buf.seek(0)
+    response = send_file(buf, mimetype="application/zip", as_attachment=True,
+                         download_name=f"{slug}-polis-export.zip")
+    response.headers["Cache-Control"] = "no-store"  # votes change; never serve a stale copy
+    return response
+
+
+@click.group("polis", cls=AppGroup)  # AppGroup: its commands run inside the app context
+def polis_cli() -> None:
+    """Import and export Polis export folders (comments.csv, votes.csv, ...)."""
+
+
+@polis_cli.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--slug", help="Slug of the new assembly; default: from the folder name.")
+@click.option("--language", default="en", show_default=True, help="Language tag of the assembly and its statements.")
+@click.option("--owner", "owner_email", help="E-mail of the facilitator who will own the assembly.")
+def import_cmd(directory: Path, slug: str | None, language: str, owner_email: str | None) -> None:
+    """Import the Polis export in DIRECTORY as a new assembly; a malformed file imports nothing."""
+    db = get_session()
+    slug = slug or slug_for(directory.resolve().name)
+    owner_id = None
+    if owner_email:
+        owner = db.exec(select(Facilitator).where(Facilitator.email == owner_email.strip().lower())).first()
+        if owner is None:
+            raise click.ClickException(f"no facilitator {owner_email}")
+        owner_id = owner.id
+    try:
+        check_new_slug(db, slug)
+        export = read_export(directory)
+        with tqdm(total=len(export.votes), unit="vote", desc=f"importing {slug}", disable=None) as bar:
+            assembly = write_export(db, export, slug, language=language, owner_id=owner_id, progress=bar.update)
+    except PolisImportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"imported {len(export.comments)} statements, {len(export.participants)} participants and "
+        f"{len(export.votes)} vote events (from {export.votes_from}) as assembly {assembly.slug!r}"
+    )
+
+
+@polis_cli.command("export")
+@click.argument("slug")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace export files already in DIRECTORY.")
+def export_cmd(slug: str, directory: Path, overwrite: bool) -> None:
+    """Write assembly SLUG as a Polis export into DIRECTORY (created if missing)."""
+    db = get_session()
+    assembly = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
+    if assembly is None:
+        raise click.ClickException(f"no assembly {slug!r}")
+    try:
+        paths = write_folder(export_files(db, assembly), directory, overwrite=overwrite)
+    except OSError as exc:  # FileExistsError included
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {', '.join(p.name for p in paths)} to {directory}")
 
 
 def init_app(app: Flask) -> None:
-    pass
+    app.register_blueprint(bp)
+    app.cli.add_command(polis_cli)
