@@ -13,6 +13,7 @@ from sqlmodel import select
 from tqdm import tqdm
 
 from assembly.auth import current_facilitator, login_required
+from assembly.clustering_runs import groups_by_pid
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
 from assembly.polis_io import (
@@ -40,7 +41,7 @@ def export_zip(slug: str):
         abort(403)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in export_files(db, assembly).items():
+        for name, text in export_files(db, assembly, groups_by_pid(db, assembly.id)).items():
             zf.writestr(f"{slug}/{name}", text)
     buf.seek(0)
     response = send_file(buf, mimetype="application/zip", as_attachment=True,
@@ -93,7 +94,7 @@ def export_cmd(slug: str, directory: Path, overwrite: bool) -> None:
     if assembly is None:
         raise click.ClickException(f"no assembly {slug!r}")
     try:
-        paths = write_folder(export_files(db, assembly), directory, overwrite=overwrite)
+        paths = write_folder(export_files(db, assembly, groups_by_pid(db, assembly.id)), directory, overwrite=overwrite)
     except OSError as exc:  # FileExistsError included
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {', '.join(p.name for p in paths)} to {directory}")
