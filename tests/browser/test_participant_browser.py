@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -84,7 +86,7 @@ def test_keyboard_shortcut_and_statement_with_character_count(live_server, page)
         assert db.exec(select(Vote).where(Vote.statement_id == st.id)).one().value == 1
 
 
-def test_phone_width_buttons_visible_without_horizontal_scroll(live_server, page):
+def test_phone_width_buttons_visible_without_horizontal_scroll(live_server, page, tmp_path):
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/a/town")
     for name in ("Agree", "Disagree", "Pass / Unsure"):
@@ -94,7 +96,8 @@ def test_phone_width_buttons_visible_without_horizontal_scroll(live_server, page
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (name, box)
         assert box["height"] >= 44 and box["width"] >= 44  # comfortable tap targets
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.screenshot(path="/tmp/participant.png", full_page=True)
+    # For a person to look at: SCREENSHOT_DIR=/tmp keeps it as /tmp/participant.png.
+    page.screenshot(path=Path(os.environ.get("SCREENSHOT_DIR", tmp_path)) / "participant.png", full_page=True)
 
 
 def test_works_without_javascript(live_server, browser):
