@@ -298,21 +298,22 @@ def assembly_error(e: AssemblyError):
 @bp.errorhandler(429)
 def too_many(_e):
     """Rate limit hit: a friendly message; a refused statement keeps its text."""
-    return _refuse_with(_("You are going a little fast. Please wait a minute, then try again."), 429)
+    return _refuse_with(lazy_gettext("You are going a little fast. Please wait a minute, then try again."), 429)
 
 
 @bp.errorhandler(CSRFError)
 def form_expired(_e):
     """A form without a valid CSRF token: usually a page left open too long."""
-    return _refuse_with(_("This page has expired. Please reload the page and try again."), 400)
+    return _refuse_with(lazy_gettext("This page has expired. Please reload the page and try again."), 400)
 
 
-def _refuse_with(message: str, status: int):
+def _refuse_with(message, status: int):
+    """Refuse in the assembly's language: the message is lazy, translated only once the assembly is known."""
     try:
         assembly = load_assembly((request.view_args or {}).get("slug", ""))
     except AssemblyError:
-        return render_template("participant/error.html", message=message), status
-    return refuse(assembly, message, status)
+        return render_template("participant/error.html", message=str(message)), status
+    return refuse(assembly, str(message), status)
 
 
 @bp.after_request

@@ -95,6 +95,7 @@ def test_phone_width_buttons_visible_without_horizontal_scroll(live_server, page
         box = button.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (name, box)
         assert box["height"] >= 44 and box["width"] >= 44  # comfortable tap targets
+        assert button.evaluate("b => b.scrollWidth <= b.clientWidth"), f"{name!r} does not fit its button"
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     # For a person to look at: SCREENSHOT_DIR=/tmp keeps it as /tmp/participant.png.
     page.screenshot(path=Path(os.environ.get("SCREENSHOT_DIR", tmp_path)) / "participant.png", full_page=True)
