@@ -230,7 +230,11 @@ def assembly(slug: str):
         # An invite link: remember the id for when the participant is created on their first
         # vote, then show the clean address so the id is not copied along with the link.
         xids = dict(session.get("xids") or {})
-        xids[slug] = request.args["xid"].strip()
+        xid = request.args["xid"].strip()
+        if xid:
+            xids[slug] = xid
+        else:  # an empty id is no id: do not let it block joining an open assembly
+            xids.pop(slug, None)
         session["xids"] = xids
         keep = {k: v for k, v in request.args.items() if k == "lang"}
         return redirect(url_for(".assembly", slug=slug, **keep))

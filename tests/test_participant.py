@@ -199,6 +199,12 @@ def test_closed_assembly_shows_it_and_has_no_voting_controls(client, db, assembl
     assert votes_of(db, assembly) == {0: 1}
 
 
+def test_empty_xid_is_no_xid(client, db, assembly):
+    client.get("/a/town?xid=%20")
+    assert client.post("/a/town/vote", data={"tid": "0", "value": "1"}).status_code == 302
+    assert db.exec(select(Participant)).one().xid is None
+
+
 def test_invite_link_carries_xid_into_the_participant(client, db, assembly):
     r = client.get("/a/town?xid=abc")
     assert r.status_code == 302 and r.headers["Location"] == "/a/town"  # the id leaves the address bar
