@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from assembly.models import Statement, Vote
+from assembly.models import Assembly, Statement, Vote
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 
@@ -114,3 +114,18 @@ def test_works_without_javascript(live_server, browser):
         assert page.locator(".vote-row .tag.disagree").count() == 1
     finally:
         context.close()
+
+
+def test_refused_vote_is_announced_and_the_card_stays(live_server, page):
+    page.goto(f"{live_server.url}/a/town")
+    text = page.locator("#statement").inner_text()
+    with Session(live_server.app.extensions["assembly_engine"]) as db:
+        assembly = db.exec(select(Assembly)).one()
+        assembly.is_open = False  # closed by a facilitator while the page was open
+        db.add(assembly)
+        db.commit()
+    page.get_by_role("button", name="Agree", exact=True).click()
+    alert = page.locator("#notice [role=alert]")
+    expect(alert).to_contain_text("This assembly is closed")
+    assert page.locator("#statement").inner_text() == text
+    assert progress(page) == "0 of 4"
