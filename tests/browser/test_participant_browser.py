@@ -29,7 +29,7 @@ def count_navigations(page) -> list[str]:
     return seen
 
 
-def test_votes_on_three_statements_without_reloading(live_server, page):
+def test_votes_without_reloading_by_mouse_then_keyboard(live_server, page):
     page.goto(f"{live_server.url}/a/town")
     assert progress(page) == "0 of 4"
     address = page.url
@@ -46,10 +46,17 @@ def test_votes_on_three_statements_without_reloading(live_server, page):
     assert len(set(shown)) == 3  # a new statement each time
     # Focus moved to the new statement, so keyboard users go on from there.
     expect(page.locator("#statement")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is the first vote button, with a visible focus ring
+    agree = page.get_by_role("button", name="Agree", exact=True)
+    expect(agree).to_be_focused()
+    assert agree.evaluate("b => getComputedStyle(b).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    expect(page.locator("#progress .progress-count")).to_have_text("4 of 4")
+    expect(page.get_by_role("heading", name="You have seen every statement")).to_be_visible()
 
     with Session(live_server.app.extensions["assembly_engine"]) as db:
         values = sorted(v.value for v in db.exec(select(Vote)))
-    assert values == [-1, 0, 1]
+    assert values == [-1, 0, 1, 1]
 
 
 def test_keyboard_shortcut_and_statement_with_character_count(live_server, page):
