@@ -134,6 +134,7 @@ def voting_context(db: Session, assembly: Assembly) -> dict:
 
 def render_assembly(assembly: Assembly, *, status: int = 200, notice: str | None = None,
                     form_error: str | None = None, form_text: str = ""):
+    """The whole assembly page, also after a refused plain POST (then with its message and status)."""
     context = voting_context(get_session(), assembly)
     if context["blocked"] and status == 200:
         status = 403
@@ -145,6 +146,8 @@ def render_assembly(assembly: Assembly, *, status: int = 200, notice: str | None
 
 @dataclass
 class VoteRow:
+    """One line of "My votes"."""
+
     statement: Statement
     value: int
     can_change: bool
@@ -167,15 +170,16 @@ def my_votes(db: Session, assembly: Assembly, participant: Participant | None) -
         mine = st.author_id == participant.id
         shown = visible(st, assembly)
         note = ""
-        if mine and st.moderation == Moderation.pending and assembly.strict_moderation:
-            note = _("Your statement is waiting for a facilitator's review.")
-        elif not shown and not mine:
+        if st.moderation == Moderation.rejected:
             note = _("A facilitator has removed this statement.")
+        elif not shown:  # pending under strict moderation; only its author voted on it
+            note = _("Your statement is waiting for a facilitator's review.")
         rows.append(VoteRow(st, by_statement[st.id], assembly.is_open and (shown or mine), note))
     return rows
 
 
 def render_votes(assembly: Assembly, *, status: int = 200, notice: str | None = None, saved_tid: int | None = None):
+    """The "My votes" page of this browser's participant."""
     db = get_session()
     participant = current_participant(db, assembly)
     return render_template(

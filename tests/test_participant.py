@@ -303,3 +303,14 @@ def test_rate_limit_answers_429_with_a_friendly_message(tmp_path):
     assert r.status_code == 429 and "Five, kept in the form." in r.text and 'role="alert"' in r.text
     with Session(app.extensions["assembly_engine"]) as db:
         assert [v.value for v in db.exec(select(Vote).order_by(Vote.id))] == [1, 1, 1, 1]  # 3 votes, 1 author's agree
+
+
+def test_my_votes_marks_removed_statements_and_keeps_them_unchangeable(client, db, assembly):
+    client.post("/a/town/vote", data={"tid": "2", "value": "1"})
+    st = db.exec(select(Statement).where(Statement.tid == 2)).one()
+    st.moderation = Moderation.rejected
+    db.add(st)
+    db.commit()
+    html = client.get("/a/town/votes").text
+    assert "Plant trees on every street." in html and "A facilitator has removed this statement." in html
+    assert 'name="value"' not in html
