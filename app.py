@@ -26,7 +26,20 @@ def _secret_key(instance_path: str, configured: str) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     """Build the app: settings (defaults < environment < `config`), database, extensions, blueprints."""
-    from assembly import api, auth, db, demo, facilitator, i18n, jobs, migrate, participant, polis_cli, security
+    from assembly import (
+        api,
+        auth,
+        constitution,
+        db,
+        demo,
+        facilitator,
+        i18n,
+        jobs,
+        migrate,
+        participant,
+        polis_cli,
+        security,
+    )
     from assembly.settings import resolve
 
     app = OpenAPI(
@@ -40,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["SECRET_KEY"] = _secret_key(app.instance_path, app.config["SECRET_KEY"])
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
-    for module in (db, migrate, security, i18n, auth, participant, facilitator, api, polis_cli, demo, jobs):
+    modules = (db, migrate, security, i18n, auth, participant, facilitator, api, polis_cli, demo, jobs, constitution)
+    for module in modules:
         module.init_app(app)
     return app
