@@ -62,3 +62,42 @@ def polis_groups(folder: Path) -> dict[int, int]:
     """{pid: group-id} for the participants Polis clustered."""
     return {int(r["participant"]): int(r["group-id"])
             for r in read_rows(folder, "participants-votes.csv") if r["group-id"] != ""}
+
+
+# A small assembly whose right constitution is known by construction: two planted groups of ten.
+PLANTED = {
+    # tid: (text, votes of group A, votes of group B, moderation)
+    0: ("Everyone should have access to clean drinking water.", [1] * 10, [1] * 9 + [0], "accepted"),
+    1: ("Clean drinking water must be available to everyone.", [1] * 9 + [0], [1] * 10, "accepted"),
+    2: ("The city should ban cars from the centre.", [1] * 10, [-1] * 9 + [1], "accepted"),
+    3: ("Taxes should be raised by ten percent.", [1] * 5 + [0] * 5, [1] * 5 + [0] * 5, "accepted"),
+    4: ("Libraries should stay open at night.", [1] * 2, [1], "accepted"),
+    5: ("Buy cheap watches at spam dot example!", [1] * 10, [1] * 10, "rejected"),
+    6: ("Parks should be kept safe and clean for children.", [1] * 9 + [-1], [1] * 8 + [0, 0], "accepted"),
+    7: ("<script>alert('x')</script> Night buses should run every hour.", [1] * 10, [1] * 10, "pending"),
+}
+
+
+def planted_assembly(db: Session, owner_id: int | None = None, slug: str = "planted"):
+    """Create the planted assembly through the participation rules; return (assembly, {Participant.id: group})."""
+    from assembly.participation import add_statement, create_participant, record_vote
+
+    a = Assembly(slug=slug, title="Planted town", question="What should the town do?", language="en",
+                 owner_id=owner_id)
+    db.add(a)
+    db.commit()
+    people = [create_participant(db, a) for _ in range(20)]
+    groups = {p.id: ("A" if i < 10 else "B") for i, p in enumerate(people)}
+    for tid, (text, votes_a, votes_b, moderation) in PLANTED.items():
+        st = add_statement(db, a, text, is_seed=True,
+                           moderation=Moderation.pending if moderation == "pending" else Moderation.accepted)
+        assert st.tid == tid
+        for person, value in zip(people[:10], votes_a, strict=False):
+            record_vote(db, a, person, tid, value)
+        for person, value in zip(people[10:], votes_b, strict=False):
+            record_vote(db, a, person, tid, value)
+        if moderation == "rejected":
+            st.moderation = Moderation.rejected
+            db.add(st)
+            db.commit()
+    return a, groups
