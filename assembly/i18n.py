@@ -8,7 +8,7 @@ then the browser's Accept-Language, then BABEL_DEFAULT_LOCALE.
 from __future__ import annotations
 
 from flask import Flask, g, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 # Babel locale id -> label shown in the language switcher.
 LANGUAGES = {"en": "English", "zh_Hant_TW": "繁體中文（台灣）"}
@@ -45,4 +45,4 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
