@@ -112,8 +112,10 @@ def compute_document(
     for m, t in zip(merges, themes_of, strict=True):
         theme_texts[t].extend(by_tid[tid].text for tid in m.tids)
     theme_labels = label_themes(theme_texts, [s.text for s in statements])
+    # Principles read theme by theme (themes numbered by their strongest principle), strongest first.
+    ordered = sorted(zip(merges, themes_of, strict=True), key=lambda mt: (mt[1], -by_tid[mt[0].primary].gic))
     principles = []
-    for pos, (m, t) in enumerate(zip(merges, themes_of, strict=True)):
+    for pos, (m, t) in enumerate(ordered):
         primary = by_tid[m.primary]
         principles.append({
             "id": f"p{m.primary}",

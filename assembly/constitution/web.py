@@ -108,7 +108,8 @@ def build(slug: str):
     try:
         groups, info = current_groups(db, a)
         build_draft(db, a, groups, info, created_by=current_facilitator().id)
-    except NoGroupsError as exc:
+    except (NoGroupsError, ValueError) as exc:
+        db.rollback()
         return _failed(a, str(exc), 409)
     return _done(a, _("A new draft was built from the current votes."))
 
