@@ -8,7 +8,7 @@ import pytest
 
 from assembly.constitution.build import build_draft
 from assembly.constitution.candidates import ConsensusConfig, Counts, StatementIn, assess, gic, thresholds
-from assembly.constitution.similarity import NGRAM, is_han, similarity_matrix
+from assembly.constitution.similarity import EMBEDDING, NGRAM, is_han, method_for, similarity_matrix
 from tests.constitution_loader import PLANTED, planted_assembly
 
 INFO = {"method": "planted", "parameters": {"groups": 2}, "run_id": "test"}
@@ -102,4 +102,15 @@ def test_han_similarity_finds_rewordings_not_topics():
              "我覺得政府應該對運輸業設置公平的管制規則"]
     assert all(is_han(t) for t in texts)
     sim = similarity_matrix(texts, NGRAM)
+    assert sim[0, 1] >= 0.6 > sim[0, 2]
+
+
+def test_similarity_method_by_language_and_script():
+    assert method_for(["Build more bike lanes."], "en") == EMBEDDING
+    assert method_for(["我覺得應該審核人員"], "en") == NGRAM  # Mandarin statements in an English-tagged assembly
+    # Romanised Taigi (POJ): the English model does not know it; character n-grams still see a rewording.
+    taigi = ["Goán tio̍h pó-hō͘ kiat-chēng ê chúi", "Goán it-tēng tio̍h pó-hō͘ kiat-chēng ê chúi",
+             "Chhī-lí ài khí tô͘-su-koán"]
+    assert method_for(taigi, "nan-Latn-TW") == NGRAM
+    sim = similarity_matrix(taigi, NGRAM)
     assert sim[0, 1] >= 0.6 > sim[0, 2]

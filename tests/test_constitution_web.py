@@ -163,9 +163,12 @@ def test_publish_is_immutable_and_new_votes_make_a_new_draft(client, db, drafted
         record_vote(db, a, newcomer, tid, 1)
     build_draft(db, a, groups, INFO)
     assert client.get("/a/planted/constitution/v/1.json").data == v1.data
+    record_vote(db, a, newcomer, 0, -1)
+    assert "1 vote(s) arrived after this draft was built" in client.get(BASE).get_data(as_text=True)
     assert reviewer.post(f"{BASE}/publish", htmx=True).headers["HX-Redirect"].endswith("/v/2")
     doc2 = json.loads(client.get("/a/planted/constitution/v/2.json").data)
     assert doc2["diff_from_previous"]["votes_after"] == doc1["process"]["vote_snapshot"]["count"] + 7
+    assert doc2["process"]["vote_events"] == doc1["process"]["vote_events"] + 7  # the re-vote came later
     assert doc2["content_hash"] != doc1["content_hash"]
     page = client.get("/a/planted/constitution").get_data(as_text=True)
     assert "Changes since version" in page and doc2["content_hash"] in page

@@ -10,6 +10,8 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlmodel import select
 
 from assembly.auth import current_facilitator, login_required
 from assembly.constitution import versions
@@ -17,7 +19,7 @@ from assembly.constitution.build import build_draft, current_draft
 from assembly.constitution.export import REASON_TEXT, to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups
 from assembly.db import get_session
-from assembly.models import Assembly
+from assembly.models import Assembly, Vote
 from assembly.participation import AssemblyError, get_assembly
 
 bp = Blueprint("constitution", __name__)
@@ -78,9 +80,14 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
     db = get_session()
     draft = current_draft(db, a)
     doc = json.loads(draft.document) if draft else None
+    # Votes are append-only, so more vote events than the draft saw means it is out of date.
+    new_votes = 0
+    if doc is not None:
+        events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == a.id)).one()
+        new_votes = events - doc["process"]["vote_events"]
     template = "constitution/_draft.html" if request.headers.get("HX-Request") else "constitution/review.html"
     return render_template(template, assembly=a, doc=doc, draft=draft, error=error, reasons=REASON_TEXT,
-                           published=versions.all_published(db, a.id)), status
+                           new_votes=new_votes, published=versions.all_published(db, a.id)), status
 
 
 @bp.get("/facilitate/<slug>/constitution")
