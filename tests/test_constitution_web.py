@@ -165,11 +165,13 @@ def test_publish_is_immutable_and_new_votes_make_a_new_draft(client, db, drafted
     assert client.get("/a/planted/constitution/v/1.json").data == v1.data
     record_vote(db, a, newcomer, 0, -1)
     assert "1 vote(s) arrived after this draft was built" in client.get(BASE).get_data(as_text=True)
+    reviewer.post(f"{BASE}/principles/p0/wording", {"wording": "Choose the response that keeps water clean."})
     assert reviewer.post(f"{BASE}/publish", htmx=True).headers["HX-Redirect"].endswith("/v/2")
     doc2 = json.loads(client.get("/a/planted/constitution/v/2.json").data)
     assert doc2["diff_from_previous"]["votes_after"] == doc1["process"]["vote_snapshot"]["count"] + 7
     assert doc2["process"]["vote_events"] == doc1["process"]["vote_events"] + 7  # the re-vote came later
     assert doc2["content_hash"] != doc1["content_hash"]
+    assert doc2["diff_from_previous"]["reworded"] == ["p0"] and doc2["version"]["previous"] == 1
     page = client.get("/a/planted/constitution").get_data(as_text=True)
     assert "Changes since version" in page and doc2["content_hash"] in page
     md = client.get("/a/planted/constitution/v/2.md")
@@ -211,3 +213,19 @@ def test_cli_build_publish_export(runner, db, planted, tmp_path):
     assert doc["process"]["clustering"]["method"] == "polis-export group-id"
     r = runner.invoke(args=["constitution", "export", "planted", "--version", "9"])
     assert r.exit_code != 0 and "no version 9" in r.output
+
+
+def test_migration_downgrades_and_upgrades(app):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from assembly.migrate import alembic_config
+
+    engine = app.extensions["assembly_engine"]
+    cfg = alembic_config(str(engine.url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    assert "constitution_version" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert "constitution_version" in inspect(engine).get_table_names()
