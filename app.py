@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         api,
         auth,
         clustering_runs,
+        constitution,
         db,
         demo,
         facilitator,
@@ -55,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
     modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, participant, facilitator, api, polis_cli, demo,
-               results_web)
+               results_web, constitution)
     for module in modules:
         module.init_app(app)
     return app

@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import assembly.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from assembly import models_constitution as _constitution_tables  # noqa: F401 - and the constitution's
 
 config = context.config
 target_metadata = SQLModel.metadata

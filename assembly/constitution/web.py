@@ -1,0 +1,190 @@
+"""Constitution pages: public published versions with JSON/Markdown exports; the facilitator's review.
+
+Review actions are plain form posts (redirect after success) that htmx upgrades to in-place
+swaps of the draft section; a bad request answers 4xx with the message and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlmodel import select
+
+from assembly.auth import current_facilitator, login_required
+from assembly.constitution import versions
+from assembly.constitution.build import build_draft, current_draft
+from assembly.constitution.export import REASON_TEXT, to_json, to_markdown
+from assembly.constitution.groups import NoGroupsError, current_groups
+from assembly.db import get_session
+from assembly.models import Assembly, Vote
+from assembly.participation import AssemblyError, get_assembly
+
+bp = Blueprint("constitution", __name__)
+
+
+def _assembly_or_404(slug: str, check_owner: bool = False) -> Assembly:
+    try:
+        a = get_assembly(get_session(), slug)
+    except AssemblyError:
+        abort(404, description=f"no assembly {slug!r}")
+    if check_owner:
+        fac = current_facilitator()
+        if fac is None or a.owner_id != fac.id:
+            abort(403, description="only this assembly's facilitator can review its constitution")
+    return a
+
+
+def _published_or_404(a: Assembly, number: int | None):
+    v = versions.published(get_session(), a.id, number)
+    if v is None:
+        abort(404, description=_("No published constitution yet.") if number is None
+              else _("There is no version %(n)s.", n=number))
+    return v
+
+
+@bp.get("/a/<slug>/constitution")
+def latest(slug: str):
+    a = _assembly_or_404(slug)
+    return _public_page(a, _published_or_404(a, None))
+
+
+@bp.get("/a/<slug>/constitution/v/<int:number>")
+def version_page(slug: str, number: int):
+    a = _assembly_or_404(slug)
+    return _public_page(a, _published_or_404(a, number))
+
+
+def _public_page(a: Assembly, v):
+    doc = versions.exported(v)
+    others = [x.number for x in versions.all_published(get_session(), a.id)]
+    return render_template("constitution/public.html", assembly=a, doc=doc, others=others, reasons=REASON_TEXT)
+
+
+@bp.get("/a/<slug>/constitution/v/<int:number>.json")
+def version_json(slug: str, number: int):
+    v = _published_or_404(_assembly_or_404(slug), number)
+    return Response(to_json(v), mimetype="application/json")
+
+
+@bp.get("/a/<slug>/constitution/v/<int:number>.md")
+def version_md(slug: str, number: int):
+    v = _published_or_404(_assembly_or_404(slug), number)
+    return Response(to_markdown(v), mimetype="text/markdown; charset=utf-8")
+
+
+def _review(a: Assembly, status: int = 200, error: str | None = None):
+    """The review page, or only its draft section for htmx requests."""
+    db = get_session()
+    draft = current_draft(db, a)
+    doc = json.loads(draft.document) if draft else None
+    # Votes are append-only, so more vote events than the draft saw means it is out of date.
+    new_votes = 0
+    if doc is not None:
+        events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == a.id)).one()
+        new_votes = events - doc["process"]["vote_events"]
+    template = "constitution/_draft.html" if request.headers.get("HX-Request") else "constitution/review.html"
+    return render_template(template, assembly=a, doc=doc, draft=draft, error=error, reasons=REASON_TEXT,
+                           new_votes=new_votes, published=versions.all_published(db, a.id)), status
+
+
+@bp.get("/facilitate/<slug>/constitution")
+@login_required
+def review(slug: str):
+    return _review(_assembly_or_404(slug, check_owner=True))
+
+
+def _done(a: Assembly, message: str):
+    if request.headers.get("HX-Request"):
+        return _review(a)
+    flash(message)
+    return redirect(url_for("constitution.review", slug=a.slug))
+
+
+def _failed(a: Assembly, message: str, status: int):
+    return _review(a, status=status, error=message)
+
+
+@bp.post("/facilitate/<slug>/constitution/build")
+@login_required
+def build(slug: str):
+    a = _assembly_or_404(slug, check_owner=True)
+    db = get_session()
+    try:
+        groups, info = current_groups(db, a)
+        build_draft(db, a, groups, info, created_by=current_facilitator().id)
+    except (NoGroupsError, ValueError) as exc:
+        db.rollback()
+        return _failed(a, str(exc), 409)
+    return _done(a, _("A new draft was built from the current votes."))
+
+
+def _draft_or_409(a: Assembly):
+    draft = current_draft(get_session(), a)
+    if draft is None:
+        raise AssemblyError(_("There is no draft: build one first."), 409)
+    return draft
+
+
+@bp.post("/facilitate/<slug>/constitution/principles/<principle_id>/<action>")
+@login_required
+def change(slug: str, principle_id: str, action: str):
+    a = _assembly_or_404(slug, check_owner=True)
+    db = get_session()
+    form = request.form
+    try:
+        draft = _draft_or_409(a)
+        if action == "wording":
+            versions.edit_wording(db, draft, principle_id, form.get("wording", ""))
+        elif action == "merge":
+            versions.merge(db, draft, principle_id, form.get("other", ""))
+        elif action == "split":
+            versions.split(db, draft, principle_id, _int(form.get("tid"), "statement number"))
+        elif action == "exclude":
+            versions.exclude(db, draft, principle_id, form.get("reason", ""))
+        elif action == "move":
+            versions.move(db, draft, principle_id, _int(form.get("position"), "position"))
+        else:
+            abort(404)
+    except AssemblyError as exc:
+        db.rollback()
+        return _failed(a, exc.message, exc.status)
+    return _done(a, _("Draft updated."))
+
+
+def _int(value: str | None, what: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise AssemblyError(f"the {what} must be a whole number") from None
+
+
+@bp.post("/facilitate/<slug>/constitution/publish")
+@login_required
+def publish(slug: str):
+    a = _assembly_or_404(slug, check_owner=True)
+    db = get_session()
+    try:
+        v = versions.publish(db, _draft_or_409(a))
+    except AssemblyError as exc:
+        return _failed(a, exc.message, exc.status)
+    if request.headers.get("HX-Request"):
+        resp = Response("", 204)
+        resp.headers["HX-Redirect"] = url_for("constitution.version_page", slug=a.slug, number=v.number)
+        return resp
+    flash(_("Published version %(n)s.", n=v.number))
+    return redirect(url_for("constitution.version_page", slug=a.slug, number=v.number))
+
+
+@bp.get("/facilitate/<slug>/constitution/draft.<fmt>")
+@login_required
+def draft_export(slug: str, fmt: str):
+    a = _assembly_or_404(slug, check_owner=True)
+    draft = current_draft(get_session(), a)
+    if draft is None or fmt not in {"json", "md"}:
+        abort(404)
+    if fmt == "json":
+        return Response(to_json(draft), mimetype="application/json")
+    return Response(to_markdown(draft), mimetype="text/markdown; charset=utf-8")
