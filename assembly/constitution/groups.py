@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from assembly.clustering_runs import groups_by_pid, latest_run, result_of
 from assembly.models import Assembly, Participant
 
 
@@ -18,7 +19,15 @@ class NoGroupsError(RuntimeError):
 
 def current_groups(db: Session, assembly: Assembly) -> tuple[dict[int, Any], dict[str, Any]]:
     """({Participant.id: group id}, clustering-run descriptor) from the latest clustering run."""
-    raise NoGroupsError(f"no clustering yet: run `flask cluster {assembly.slug}` first")
+    run = latest_run(db, assembly.id)
+    if run is None:
+        raise NoGroupsError(f"no clustering yet: run `flask cluster {assembly.slug}` first")
+    method = result_of(run)["method"]
+    id_of = dict(db.exec(select(Participant.pid, Participant.id).where(Participant.assembly_id == assembly.id)).all())
+    groups = {id_of[pid]: g for pid, g in groups_by_pid(db, assembly.id).items()}
+    parameters = {k: v for k, v in method.items() if k in {"algorithm", "params", "k", "n_clustered", "silhouettes"}}
+    info = {"method": method["algorithm"], "parameters": parameters, "run_id": run.id, "hash": run.vote_snapshot_hash}
+    return groups, info
 
 
 def groups_from_polis_export(db: Session, assembly: Assembly, folder: str | Path) -> tuple[dict[int, Any], dict]:
