@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BABEL_DEFAULT_LOCALE", str, "en", "UI language when neither the assembly nor the browser decides."),
     Setting("WTF_CSRF_ENABLED", bool, True, "CSRF protection on forms and cookie-authenticated API calls."),
     Setting("TESTING", bool, False, "Flask testing mode."),
+    Setting("CONSTITUTION_SIMILARITY", str, "auto",
+            "Near-duplicate merging: auto (sentence model for English, n-grams otherwise) or char-ngram-tfidf."),
     Setting("CLUSTERING_DEVICE", str, "auto", "Device for clustering: auto, cpu or cuda."),
     Setting("CLUSTERING_AUTO", bool, True, "Recluster in the background after votes arrive."),
     Setting("CLUSTERING_DEBOUNCE_S", float, 5.0, "Wait after a vote before reclustering in the background."),
@@ -78,6 +80,8 @@ def resolve(overrides: dict[str, Any] | None, environ: dict[str, str] | None = N
         out[s.name] = _coerce(s, value)
     if out["SQLITE_SYNCHRONOUS"].upper() not in {"NORMAL", "FULL"}:
         raise ValueError("SQLITE_SYNCHRONOUS must be NORMAL or FULL")
+    if out["CONSTITUTION_SIMILARITY"] not in {"auto", "char-ngram-tfidf"}:
+        raise ValueError("CONSTITUTION_SIMILARITY must be auto or char-ngram-tfidf")
     if out["CLUSTERING_DEVICE"] not in {"auto", "cpu", "cuda"}:
         raise ValueError("CLUSTERING_DEVICE must be auto, cpu or cuda")
     # Private keys (leading underscore) let tests pass objects through untouched.

@@ -28,7 +28,7 @@ def served(tmp_path, monkeypatch):
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}",
                       "SECRET_KEY": "browser", "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": False})
     upgrade(app.extensions["assembly_engine"])
-    with Session(app.extensions["assembly_engine"], expire_on_commit=False) as db:
+    with app.app_context(), Session(app.extensions["assembly_engine"], expire_on_commit=False) as db:
         fac = create_facilitator(db, FACILITATOR_EMAIL, FACILITATOR_PASSWORD)
         a, groups = planted_assembly(db, owner_id=fac.id)
         build_draft(db, a, groups, {"method": "planted"})

@@ -42,9 +42,10 @@ def planted(db, owner):
 
 
 @pytest.fixture
-def drafted(db, planted):
+def drafted(app, db, planted):
     a, groups = planted
-    build_draft(db, a, groups, INFO)
+    with app.app_context():  # reads CONSTITUTION_SIMILARITY from the app's settings
+        build_draft(db, a, groups, INFO)
     return a, groups
 
 
@@ -140,7 +141,7 @@ def test_merge_split_exclude(db, drafted, reviewer):
     assert reviewer.post(f"{BASE}/principles/p404/exclude", {"reason": "x"}).status_code == 404
 
 
-def test_publish_is_immutable_and_new_votes_make_a_new_draft(client, db, drafted, reviewer):
+def test_publish_is_immutable_and_new_votes_make_a_new_draft(app, client, db, drafted, reviewer):
     a, groups = drafted
     r = reviewer.post(f"{BASE}/publish")
     assert r.status_code == 302 and r.headers["Location"].endswith("/a/planted/constitution/v/1")
@@ -161,7 +162,8 @@ def test_publish_is_immutable_and_new_votes_make_a_new_draft(client, db, drafted
     newcomer = create_participant(db, a)
     for tid in (0, 1, 2, 3, 4, 6, 7):
         record_vote(db, a, newcomer, tid, 1)
-    build_draft(db, a, groups, INFO)
+    with app.app_context():
+        build_draft(db, a, groups, INFO)
     assert client.get("/a/planted/constitution/v/1.json").data == v1.data
     record_vote(db, a, newcomer, 0, -1)
     assert "1 vote(s) arrived after this draft was built" in client.get(BASE).get_data(as_text=True)

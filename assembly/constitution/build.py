@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import numpy as np
+from flask import current_app, has_app_context
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -104,7 +105,8 @@ def compute_document(
     labels = {g: group_label(i) for i, g in enumerate(group_ids)}
     stats, th = assess(statements, votes, groups, config, labels)
     candidates = [s for s in stats if s.decision == "candidate"]
-    method = method_for([s.text for s in candidates], assembly.language)
+    setting = current_app.config["CONSTITUTION_SIMILARITY"] if has_app_context() else "auto"
+    method = method_for([s.text for s in candidates], assembly.language, setting)
     merges = merge_duplicates([(s.tid, s.text, s.gic) for s in candidates], method)
     by_tid = {s.tid: s for s in stats}
     themes_of = assign_themes([by_tid[m.primary].text for m in merges], method)

@@ -33,10 +33,13 @@ def is_han(text: str) -> bool:
     return letters > 0 and len(_HAN.findall(text)) / letters >= 0.3
 
 
-def method_for(texts: list[str], language: str) -> str:
-    """The model for English text, n-grams for anything else (Han script, Taigi romanisation)."""
+def method_for(texts: list[str], language: str, setting: str = "auto") -> str:
+    """The model for English text, n-grams for anything else (Han script, Taigi romanisation).
+
+    `setting` is CONSTITUTION_SIMILARITY: "auto", or "char-ngram-tfidf" to never load the model.
+    """
     english = language.lower().startswith("en") and not any(is_han(t) for t in texts)
-    if english and os.environ.get("CONSTITUTION_SIMILARITY", "") != NGRAM:
+    if english and setting != NGRAM:
         return EMBEDDING
     return NGRAM
 
