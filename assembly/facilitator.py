@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from assembly.auth import current_facilitator, login_required
+from assembly.auth import current_facilitator, get_assembly_or_404, login_required
 from assembly.db import get_session
 from assembly.facilitator_stats import counts_for, day_chart, votes_per_day
 from assembly.forms import LENGTH_DEFAULT, parse_assembly_form
@@ -30,17 +30,6 @@ bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
 def _require_login() -> None:
     """Every facilitator page, present and future, needs a logged-in facilitator."""
     return None
-
-
-def get_assembly_or_404(slug: str, check_owner: bool = True) -> Assembly:
-    """The assembly named `slug`: 404 if there is none, 403 if it belongs to another facilitator."""
-    assembly = get_session().exec(select(Assembly).where(Assembly.slug == slug)).first()
-    if assembly is None:
-        abort(404, _("There is no assembly %(slug)s.", slug=slug))
-    facilitator = current_facilitator()
-    if check_owner and (facilitator is None or assembly.owner_id != facilitator.id):
-        abort(403, _("This assembly belongs to another facilitator."))
-    return assembly
 
 
 def is_htmx() -> bool:

@@ -7,12 +7,12 @@ import zipfile
 from pathlib import Path
 
 import click
-from flask import Blueprint, Flask, abort, send_file
+from flask import Blueprint, Flask, send_file
 from flask.cli import AppGroup
 from sqlmodel import select
 from tqdm import tqdm
 
-from assembly.auth import current_facilitator, login_required
+from assembly.auth import get_assembly_or_404, login_required
 from assembly.clustering_runs import groups_by_pid
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
@@ -34,11 +34,7 @@ bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")
 def export_zip(slug: str):
     """The assembly as a Polis export (the five CSV files in a folder named after the slug), for its owner only."""
     db = get_session()
-    assembly = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
-    if assembly is None:
-        abort(404)
-    if assembly.owner_id != current_facilitator().id:
-        abort(403)
+    assembly = get_assembly_or_404(slug)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in export_files(db, assembly, groups_by_pid(db, assembly.id)).items():

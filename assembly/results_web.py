@@ -11,13 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, render_template, request
+from flask import Blueprint, Flask, g, render_template, request
 from sqlmodel import select
 
+from assembly.auth import get_assembly_or_404
 from assembly.clustering_runs import latest_run, result_of
 from assembly.db import get_session
-from assembly.models import Assembly, Job, JobStatus, Statement
-from assembly.participation import AssemblyError, get_assembly
+from assembly.models import Job, JobStatus, Statement
 
 bp = Blueprint("results", __name__)
 
@@ -98,10 +98,7 @@ def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
 
 def _context(slug: str) -> dict[str, Any]:
     db = get_session()
-    try:
-        assembly: Assembly = get_assembly(db, slug)
-    except AssemblyError:
-        abort(404)
+    assembly = get_assembly_or_404(slug, check_owner=False)
     g.assembly_language = assembly.language
     run = latest_run(db, assembly.id)
     job = db.exec(

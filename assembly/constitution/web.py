@@ -13,28 +13,16 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlmodel import select
 
-from assembly.auth import current_facilitator, login_required
+from assembly.auth import current_facilitator, get_assembly_or_404, login_required
 from assembly.constitution import versions
 from assembly.constitution.build import build_draft, current_draft
 from assembly.constitution.export import REASON_TEXT, to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups
 from assembly.db import get_session
 from assembly.models import Assembly, Vote
-from assembly.participation import AssemblyError, get_assembly
+from assembly.participation import AssemblyError
 
 bp = Blueprint("constitution", __name__)
-
-
-def _assembly_or_404(slug: str, check_owner: bool = False) -> Assembly:
-    try:
-        a = get_assembly(get_session(), slug)
-    except AssemblyError:
-        abort(404, description=f"no assembly {slug!r}")
-    if check_owner:
-        fac = current_facilitator()
-        if fac is None or a.owner_id != fac.id:
-            abort(403, description="only this assembly's facilitator can review its constitution")
-    return a
 
 
 def _published_or_404(a: Assembly, number: int | None):
@@ -47,13 +35,13 @@ def _published_or_404(a: Assembly, number: int | None):
 
 @bp.get("/a/<slug>/constitution")
 def latest(slug: str):
-    a = _assembly_or_404(slug)
+    a = get_assembly_or_404(slug, check_owner=False)
     return _public_page(a, _published_or_404(a, None))
 
 
 @bp.get("/a/<slug>/constitution/v/<int:number>")
 def version_page(slug: str, number: int):
-    a = _assembly_or_404(slug)
+    a = get_assembly_or_404(slug, check_owner=False)
     return _public_page(a, _published_or_404(a, number))
 
 
@@ -65,13 +53,13 @@ def _public_page(a: Assembly, v):
 
 @bp.get("/a/<slug>/constitution/v/<int:number>.json")
 def version_json(slug: str, number: int):
-    v = _published_or_404(_assembly_or_404(slug), number)
+    v = _published_or_404(get_assembly_or_404(slug, check_owner=False), number)
     return Response(to_json(v), mimetype="application/json")
 
 
 @bp.get("/a/<slug>/constitution/v/<int:number>.md")
 def version_md(slug: str, number: int):
-    v = _published_or_404(_assembly_or_404(slug), number)
+    v = _published_or_404(get_assembly_or_404(slug, check_owner=False), number)
     return Response(to_markdown(v), mimetype="text/markdown; charset=utf-8")
 
 
@@ -93,7 +81,7 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
 @bp.get("/facilitate/<slug>/constitution")
 @login_required
 def review(slug: str):
-    return _review(_assembly_or_404(slug, check_owner=True))
+    return _review(get_assembly_or_404(slug))
 
 
 def _done(a: Assembly, message: str):
@@ -110,7 +98,7 @@ def _failed(a: Assembly, message: str, status: int):
 @bp.post("/facilitate/<slug>/constitution/build")
 @login_required
 def build(slug: str):
-    a = _assembly_or_404(slug, check_owner=True)
+    a = get_assembly_or_404(slug)
     db = get_session()
     try:
         groups, info = current_groups(db, a)
@@ -131,7 +119,7 @@ def _draft_or_409(a: Assembly):
 @bp.post("/facilitate/<slug>/constitution/principles/<principle_id>/<action>")
 @login_required
 def change(slug: str, principle_id: str, action: str):
-    a = _assembly_or_404(slug, check_owner=True)
+    a = get_assembly_or_404(slug)
     db = get_session()
     form = request.form
     try:
@@ -164,7 +152,7 @@ def _int(value: str | None, what: str) -> int:
 @bp.post("/facilitate/<slug>/constitution/publish")
 @login_required
 def publish(slug: str):
-    a = _assembly_or_404(slug, check_owner=True)
+    a = get_assembly_or_404(slug)
     db = get_session()
     try:
         v = versions.publish(db, _draft_or_409(a))
@@ -181,7 +169,7 @@ def publish(slug: str):
 @bp.get("/facilitate/<slug>/constitution/draft.<fmt>")
 @login_required
 def draft_export(slug: str, fmt: str):
-    a = _assembly_or_404(slug, check_owner=True)
+    a = get_assembly_or_404(slug)
     draft = current_draft(get_session(), a)
     if draft is None or fmt not in {"json", "md"}:
         abort(404)
