@@ -7,6 +7,7 @@ its assembly in one indexed query, and the session cookie is not read at all.
 from __future__ import annotations
 
 from flask import abort, request, session
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from assembly.auth import current_facilitator
@@ -15,6 +16,13 @@ from assembly.models import Assembly, Facilitator, Participant
 from assembly.participation import AssemblyError, get_assembly
 
 FACILITATOR_TOKEN_PREFIX = "aa_"  # noqa: S105 - a prefix, not a secret
+
+# Built once (see participation.record_vote): participant and assembly in one indexed lookup.
+_PARTICIPANT_BY_TOKEN = (
+    select(Participant, Assembly)
+    .join(Assembly, Participant.assembly_id == Assembly.id)
+    .where(Participant.token == bindparam("token"))
+)
 
 
 def bearer_token() -> str | None:
@@ -73,11 +81,7 @@ def participant_call(db: Session, slug: str, *, create: bool) -> tuple[Assembly,
                 "this call is for participants; join with POST /api/assemblies/<slug>/participants", 403
             )
         abort(401, "unknown token; participant tokens start with pt_")
-    row = db.exec(
-        select(Participant, Assembly)
-        .join(Assembly, Participant.assembly_id == Assembly.id)
-        .where(Participant.token == token)
-    ).first()
+    row = db.execute(_PARTICIPANT_BY_TOKEN, {"token": token}).first()
     if row is None or row[1].slug != slug:
         get_assembly(db, slug)  # 404 for a missing assembly comes first
         abort(401, "this participant token is not valid for this assembly")
