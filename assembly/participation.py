@@ -107,14 +107,15 @@ def record_vote(session: Session, assembly: Assembly, participant: Participant, 
         raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)")
     if participant.assembly_id != assembly.id:
         raise AssemblyError("participant does not belong to this assembly", 403)
-    statement = session.execute(_VOTE_STATEMENT, {"assembly_id": assembly.id, "tid": statement_tid}).first()
+    conn = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
+    statement = conn.execute(_VOTE_STATEMENT, {"assembly_id": assembly.id, "tid": statement_tid}).first()
     if statement is None:
         raise AssemblyError(f"no statement {statement_tid} in this assembly", 404)
     if not visible(statement, assembly) and statement.author_id != participant.id:
         raise AssemblyError("this statement is not open for voting", 409)
     row = {"assembly_id": assembly.id, "participant_id": participant.id, "statement_id": statement.id,
            "value": value, "created_ms": now_ms()}
-    result = session.connection().execute(_INSERT_VOTE, row)
+    result = conn.execute(_INSERT_VOTE, row)
     session.commit()
     return Vote(id=result.inserted_primary_key[0], **row)
 
