@@ -45,12 +45,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
                    help="gunicorn worker class (default gthread: keeps connections alive)")
     p.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite synchronous")
+    p.add_argument("--gunicorn-config", type=Path, default=None,
+                   help="extra gunicorn config file, e.g. with hooks that profile the workers")
     p.add_argument("--db", type=Path, default=None, help="SQLite file to create (default: a temporary one)")
     return p.parse_args(argv)
 
 
 def prepare_db(path: Path, statements: int) -> None:
     """A migrated database with one open assembly 'bench' and its seed statements."""
+    if path.exists():
+        raise SystemExit(f"{path} exists; the benchmark needs a fresh database")
     from sqlmodel import Session
 
     from app import create_app
@@ -88,7 +92,8 @@ def start_server(db: Path, port: int, args: argparse.Namespace) -> subprocess.Po
     cmd = [
         sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", args.worker_class,
         "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-        "--backlog", "2048", "app:create_app()",
+        "--backlog", "2048", *(["--config", str(args.gunicorn_config)] if args.gunicorn_config else []),
+        "app:create_app()",
     ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
