@@ -89,7 +89,20 @@ def csrf_token():
 
 
 def _unknown(rest: str):
-    """JSON 404 for any other /api/ path, so API clients never get an HTML page."""
+    """JSON 404 (or 405) for any other /api/ path, so API clients never get an HTML page."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PATCH"):
+        try:
+            endpoint, _ = adapter.match(f"/api/{rest}", method=method)
+        except HTTPException:
+            continue
+        if endpoint != "api_unknown":
+            allowed.append(method)
+    if allowed:
+        response = error(f"{request.method} is not allowed here; use {', '.join(allowed)}", 405)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return error(f"no API endpoint {request.method} /api/{rest}; see /api/openapi.json", 404)
 
 

@@ -70,9 +70,11 @@ def test_openapi_document_is_generated_from_the_routes(client):
     assert spec["components"]["schemas"]["VoteIn"]["properties"]["vote"]["enum"] == [-1, 0, 1]
 
 
-def test_unknown_api_path_is_json_404(client):
+def test_unknown_api_path_is_json_404_and_wrong_method_405(client, assembly):
     r = client.get("/api/no/such/thing")
     assert r.status_code == 404 and "no API endpoint" in r.json["error"]
+    r = client.get("/api/assemblies/town/votes")
+    assert r.status_code == 405 and r.headers["Allow"] == "POST" and "use POST" in r.json["error"]
 
 
 # -- assemblies --------------------------------------------------------------------------------
