@@ -2,8 +2,9 @@
 
 CSRF is checked on every unsafe request except API calls that carry a bearer
 token (a token is not sent by the browser on its own, so it cannot be forged
-cross-site). Rate limits key on the participant cookie when there is one, so a
-classroom behind one NAT address is not throttled as a single person.
+cross-site) or no session cookie at all. Rate limits key on the participant
+cookie when there is one, so a classroom behind one NAT address is not
+throttled as a single person.
 """
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ limiter = Limiter(key_func=participant_key, default_limits=[])
 
 
 def _csrf_unless_bearer() -> None:
-    if request.method in {"GET", "HEAD", "OPTIONS"}:
+    if request.method in {"GET", "HEAD", "OPTIONS"} or not current_app.config["WTF_CSRF_ENABLED"]:
         return
     # csrf.protect() itself ignores WTF_CSRF_ENABLED (only Flask-WTF's own hook reads it).
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
+        return
+    # An API call without the session cookie carries no ambient credentials to forge
+    # (e.g. a script joining an assembly to get its first token), so there is nothing to protect.
+    if request.path.startswith("/api/") and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
         return
     csrf.protect()
 

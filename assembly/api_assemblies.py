@@ -1,0 +1,240 @@
+"""JSON API: assemblies (list, read, create, edit), joining, statements and their moderation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_openapi3 import APIBlueprint, Tag
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from assembly.api_access import (
+    bearer_token,
+    facilitator_request,
+    is_owner,
+    owned_assembly,
+    participant_call,
+    require_facilitator,
+)
+from assembly.db import get_session
+from assembly.identity import remember
+from assembly.models import Assembly, Moderation, Participant, Statement
+from assembly.participation import (
+    AssemblyError,
+    add_statement,
+    clean_statement_text,
+    create_participant,
+    find_duplicate,
+    get_assembly,
+    normalize_text,
+    visible,
+)
+from assembly.schemas import (
+    ERROR_RESPONSES,
+    AssemblyCreate,
+    AssemblyList,
+    AssemblyOut,
+    AssemblySettings,
+    JoinIn,
+    JoinOut,
+    SlugPath,
+    StatementList,
+    StatementModeration,
+    StatementOut,
+    StatementPath,
+    StatementsIn,
+)
+from assembly.security import limiter
+
+bp = APIBlueprint("api_assemblies", __name__, abp_tags=[Tag(name="assemblies")], abp_responses=ERROR_RESPONSES)
+
+PUBLIC: list[dict[str, list[str]]] = []
+FACILITATOR = [{"facilitatorToken": []}, {"cookieSession": []}]
+PARTICIPANT = [{"participantToken": []}, {"cookieSession": []}]
+ANYONE = [*PARTICIPANT, {"facilitatorToken": []}, {}]
+
+
+def assembly_json(a: Assembly) -> dict[str, Any]:
+    return AssemblyOut.model_validate(a, from_attributes=True).model_dump()
+
+
+def statement_json(s: Statement, *, me: Participant | None = None, pids: dict[int, int] | None = None) -> dict:
+    """A statement as the caller may see it: moderation and author only when `pids` (owner view) is given."""
+    out: dict[str, Any] = {
+        "tid": s.tid,
+        "text": s.text,
+        "is_seed": s.is_seed,
+        "is_meta": s.is_meta,
+        "created_ms": s.created_ms,
+        "mine": me is not None and s.author_id == me.id,
+    }
+    if pids is not None:
+        out["moderation"] = Moderation(s.moderation).value
+        out["author_pid"] = pids.get(s.author_id) if s.author_id is not None else None
+    return out
+
+
+@bp.get("/assemblies", summary="Open assemblies", responses={200: AssemblyList}, security=PUBLIC)
+def list_assemblies():
+    rows = get_session().exec(select(Assembly).where(Assembly.is_open == True).order_by(Assembly.id))  # noqa: E712
+    return {"assemblies": [assembly_json(a) for a in rows]}
+
+
+@bp.get("/assemblies/<slug>", summary="One assembly", responses={200: AssemblyOut}, security=PUBLIC)
+def read_assembly(path: SlugPath):
+    return assembly_json(get_assembly(get_session(), path.slug))
+
+
+@bp.post("/assemblies", summary="Create an assembly (facilitator)", responses={201: AssemblyOut}, security=FACILITATOR)
+def create_assembly(body: AssemblyCreate):
+    db = get_session()
+    fac = require_facilitator()
+    if db.exec(select(Assembly).where(Assembly.slug == body.slug)).first() is not None:
+        raise AssemblyError(f"the slug {body.slug!r} is taken; choose another", 409)
+    assembly = Assembly(**body.model_dump(), owner_id=fac.id)
+    db.add(assembly)
+    try:
+        db.commit()
+    except IntegrityError as exc:  # a concurrent request took the slug between check and insert
+        db.rollback()
+        raise AssemblyError(f"the slug {body.slug!r} is taken; choose another", 409) from exc
+    return assembly_json(assembly), 201
+
+
+def _no_nulls(changes: dict[str, Any]) -> dict[str, Any]:
+    nulls = sorted(k for k, v in changes.items() if v is None)
+    if nulls:
+        raise AssemblyError(f"these fields cannot be null: {', '.join(nulls)}", 422)
+    return changes
+
+
+@bp.patch(
+    "/assemblies/<slug>", summary="Edit settings, open or close (owner)", responses={200: AssemblyOut},
+    security=FACILITATOR,
+)
+def edit_assembly(path: SlugPath, body: AssemblySettings):
+    db = get_session()
+    assembly = owned_assembly(db, path.slug)
+    for key, value in _no_nulls(body.model_dump(exclude_unset=True)).items():
+        setattr(assembly, key, value)
+    db.add(assembly)
+    db.commit()
+    return assembly_json(assembly)
+
+
+@bp.post(
+    "/assemblies/<slug>/participants", summary="Join: get a participant token", responses={201: JoinOut},
+    security=PUBLIC,
+)
+def join(path: SlugPath, body: JoinIn):
+    db = get_session()
+    assembly = get_assembly(db, path.slug)
+    if not assembly.is_open:
+        raise AssemblyError("this assembly is closed", 409)
+    participant = create_participant(db, assembly, xid=body.xid)
+    if bearer_token() is None:
+        # A browser joining through the API keeps the participant in its cookie, like the pages do.
+        remember(assembly, participant)
+    return {"token": participant.token, "pid": participant.pid}, 201
+
+
+@bp.get(
+    "/assemblies/<slug>/statements",
+    summary="Statements: visible ones, or all with moderation for the owner",
+    responses={200: StatementList},
+    security=ANYONE,
+)
+def list_statements(path: SlugPath):
+    db = get_session()
+    assembly = get_assembly(db, path.slug)
+    rows = list(db.exec(select(Statement).where(Statement.assembly_id == assembly.id).order_by(Statement.tid)))
+    if is_owner(db, assembly):
+        query = select(Participant.id, Participant.pid).where(Participant.assembly_id == assembly.id)
+        pids = dict(db.exec(query).all())
+        return {"statements": [statement_json(s, pids=pids) for s in rows]}
+    if facilitator_request():
+        me = None  # a facilitator who does not own the assembly sees what the public sees
+    else:
+        _, me = participant_call(db, path.slug, create=False)
+    shown = [
+        s for s in rows
+        if visible(s, assembly) or (me is not None and s.author_id == me.id and s.moderation == Moderation.pending)
+    ]
+    return {"statements": [statement_json(s, me=me) for s in shown]}
+
+
+def _statements_limit() -> str:
+    return current_app.config["RATELIMIT_STATEMENTS"]
+
+
+@bp.post(
+    "/assemblies/<slug>/statements",
+    summary="Add a statement (participant) or seed statements, one or a list (owner)",
+    responses={201: StatementList},
+    security=[*PARTICIPANT, {"facilitatorToken": []}],
+)
+@limiter.limit(_statements_limit, exempt_when=facilitator_request)
+def post_statements(path: SlugPath, body: StatementsIn):
+    db = get_session()
+    items = body.root if isinstance(body.root, list) else [body.root]
+    if facilitator_request():
+        assembly = owned_assembly(db, path.slug)
+        return {"statements": [statement_json(s, pids={}) for s in seed_statements(db, assembly, items)]}, 201
+    if isinstance(body.root, list):
+        raise AssemblyError("participants add one statement at a time", 400)
+    if items[0].is_meta:
+        raise AssemblyError("only facilitators can mark a statement as meta", 403)
+    assembly, me = participant_call(db, path.slug, create=True)
+    statement = add_statement(db, assembly, items[0].text, author=me)
+    return {"statements": [statement_json(statement, me=me)]}, 201
+
+
+def seed_statements(db, assembly: Assembly, items: list) -> list[Statement]:
+    """Add seed statements all or none: every text is checked before the first is stored."""
+    if not items:
+        raise AssemblyError("the list of statements is empty")
+    if len(items) > 1000:
+        raise AssemblyError("at most 1000 statements per request")
+    seen: dict[str, int] = {}
+    texts = []
+    for i, item in enumerate(items):
+        text = clean_statement_text(item.text, assembly.statement_max_length)
+        key = normalize_text(text)
+        if key in seen:
+            raise AssemblyError(f"statements {seen[key]} and {i} in this list are the same", 409)
+        seen[key] = i
+        dup = find_duplicate(db, assembly, text)
+        if dup is not None:
+            raise AssemblyError(f"statement {i} is already in the assembly (#{dup.tid})", 409)
+        texts.append(text)
+    added = []
+    for item, text in zip(items, texts, strict=True):
+        statement = add_statement(db, assembly, text, is_seed=True)
+        if item.is_meta:
+            statement.is_meta = True
+            db.add(statement)
+            db.commit()
+        added.append(statement)
+    return added
+
+
+@bp.patch(
+    "/assemblies/<slug>/statements/<int:tid>",
+    summary="Moderate a statement (owner)",
+    responses={200: StatementOut},
+    security=FACILITATOR,
+)
+def moderate_statement(path: StatementPath, body: StatementModeration):
+    db = get_session()
+    assembly = owned_assembly(db, path.slug)
+    query = select(Statement).where(Statement.assembly_id == assembly.id, Statement.tid == path.tid)
+    statement = db.exec(query).first()
+    if statement is None:
+        raise AssemblyError(f"no statement {path.tid} in this assembly", 404)
+    for key, value in _no_nulls(body.model_dump(exclude_unset=True)).items():
+        setattr(statement, key, value)
+    db.add(statement)
+    db.commit()
+    pid = db.get(Participant, statement.author_id).pid if statement.author_id is not None else None
+    return statement_json(statement, pids={statement.author_id: pid} if pid is not None else {})

@@ -1,0 +1,117 @@
+"""JSON API: the next statement, votes (the hot path) and results."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from flask import current_app
+from flask_openapi3 import APIBlueprint, Tag
+from sqlalchemy import func
+from sqlmodel import select
+
+from assembly.api_access import is_owner, participant_call, require_participant
+from assembly.db import get_session
+from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
+from assembly.participation import get_assembly, latest_votes, record_vote, visible
+from assembly.routing import next_statement, progress
+from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
+from assembly.security import limiter
+
+bp = APIBlueprint("api_voting", __name__, abp_tags=[Tag(name="voting")], abp_responses=ERROR_RESPONSES)
+
+PARTICIPANT = [{"participantToken": []}, {"cookieSession": []}]
+ANYONE = [*PARTICIPANT, {"facilitatorToken": []}, {}]
+
+
+@bp.get(
+    "/assemblies/<slug>/next",
+    summary="The next statement for this participant, with progress",
+    responses={200: NextOut},
+    security=[*PARTICIPANT, {}],
+)
+def next_for_me(path: SlugPath):
+    db = get_session()
+    assembly, me = participant_call(db, path.slug, create=False)
+    voted, total = progress(db, assembly, me)
+    statement = next_statement(db, assembly, me) if assembly.is_open else None
+    out = None
+    if statement is not None:
+        out = {
+            "tid": statement.tid, "text": statement.text, "is_seed": statement.is_seed,
+            "is_meta": statement.is_meta, "created_ms": statement.created_ms, "mine": False,
+        }
+    return {"statement": out, "progress": {"voted": voted, "total": total}, "is_open": assembly.is_open}
+
+
+def _votes_limit() -> str:
+    return current_app.config["RATELIMIT_VOTES"]
+
+
+@bp.post(
+    "/assemblies/<slug>/votes",
+    summary="Vote; answers 201 only after the vote is committed",
+    responses={201: VoteOut},
+    security=PARTICIPANT,
+)
+@limiter.limit(_votes_limit)
+def cast_vote(path: SlugPath, body: VoteIn):
+    # Hot path: one query for participant + assembly, one for the statement, one insert, one commit.
+    db = get_session()
+    assembly, me = require_participant(db, path.slug, create=True)
+    vote = record_vote(db, assembly, me, body.tid, body.vote)
+    return {"id": vote.id, "tid": body.tid, "vote": vote.value, "created_ms": vote.created_ms}, 201
+
+
+@bp.get("/assemblies/<slug>/votes/me", summary="My latest vote per statement", responses={200: MyVotes},
+        security=PARTICIPANT)
+def my_votes(path: SlugPath):
+    db = get_session()
+    _, me = require_participant(db, path.slug, create=False)
+    last = (
+        select(func.max(Vote.id)).where(Vote.participant_id == me.id).group_by(Vote.statement_id)
+    )
+    rows = db.exec(
+        select(Vote.id, Statement.tid, Vote.value, Vote.created_ms)
+        .join(Statement, Statement.id == Vote.statement_id)
+        .where(Vote.id.in_(last))
+        .order_by(Statement.tid)
+    )
+    return {"votes": [{"id": i, "tid": t, "vote": v, "created_ms": c} for i, t, v, c in rows]}
+
+
+@bp.get(
+    "/assemblies/<slug>/results",
+    summary="Per-statement counts from the latest votes, participants and vote events",
+    responses={200: ResultsOut},
+    security=ANYONE,
+)
+def results(path: SlugPath):
+    db = get_session()
+    assembly = get_assembly(db, path.slug)
+    owner = is_owner(db, assembly)
+    statements = list(db.exec(select(Statement).where(Statement.assembly_id == assembly.id).order_by(Statement.tid)))
+    counts: dict[int, Counter] = {s.id: Counter() for s in statements}
+    for (_pid, sid), value in latest_votes(db, assembly.id).items():
+        counts[sid][value] += 1
+    participants = db.exec(select(func.count()).select_from(Participant).where(Participant.assembly_id == assembly.id))
+    events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == assembly.id))
+    rows = []
+    for s in statements:
+        if not owner and not visible(s, assembly):
+            continue
+        c = counts[s.id]
+        row = {
+            "tid": s.tid, "text": s.text, "is_meta": s.is_meta,
+            "agree": c[AGREE], "disagree": c[DISAGREE], "pass": c[0], "seen": sum(c.values()),
+        }
+        if owner:
+            row["moderation"] = s.moderation
+        rows.append(row)
+    return {
+        "assembly": assembly.slug,
+        "participants": participants.one(),
+        "vote_events": events.one(),
+        "statements": rows,
+        # Filled by the clustering stage once it stores runs; null keeps the shape stable until then.
+        "clustering": None,
+    }
