@@ -7,7 +7,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 5000
 export FLASK_APP := app
 
-.PHONY: setup run test lint browser clean
+.PHONY: setup run test lint browser clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,11 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile -d translations
 
 setup: $(STAMP) static/vendor/htmx.min.js translations
+
+## Re-extract UI strings into translations/*/messages.po (lazy_gettext is not a pybabel default keyword); then translate and `make translations`
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d translations --no-fuzzy-matching
 
 ## Set up, migrate, load the demo assembly and serve on http://$(HOST):$(PORT)
 run: setup

@@ -16,13 +16,24 @@ from sqlmodel import select
 from assembly.auth import current_facilitator, get_assembly_or_404, login_required
 from assembly.constitution import versions
 from assembly.constitution.build import build_draft, current_draft
-from assembly.constitution.export import REASON_TEXT, to_json, to_markdown
+from assembly.constitution.export import to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups
 from assembly.db import get_session
 from assembly.models import Assembly, Vote
 from assembly.participation import AssemblyError
 
 bp = Blueprint("constitution", __name__)
+
+
+def _reasons() -> dict[str, str]:
+    """Why a statement was not taken, in the UI language (exports keep export.REASON_TEXT's English)."""
+    return {
+        "moderated_out": _("moderated out"),
+        "too_few_votes": _("too few votes"),
+        "divisive": _("divisive between groups"),
+        "low_agreement": _("low agreement"),
+        "excluded_by_facilitator": _("excluded by the facilitators"),
+    }
 
 
 def _published_or_404(a: Assembly, number: int | None):
@@ -48,7 +59,7 @@ def version_page(slug: str, number: int):
 def _public_page(a: Assembly, v):
     doc = versions.exported(v)
     others = [x.number for x in versions.all_published(get_session(), a.id)]
-    return render_template("constitution/public.html", assembly=a, doc=doc, others=others, reasons=REASON_TEXT)
+    return render_template("constitution/public.html", assembly=a, doc=doc, others=others, reasons=_reasons())
 
 
 @bp.get("/a/<slug>/constitution/v/<int:number>.json")
@@ -74,7 +85,7 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
         events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == a.id)).one()
         new_votes = events - doc["process"]["vote_events"]
     template = "constitution/_draft.html" if request.headers.get("HX-Request") else "constitution/review.html"
-    return render_template(template, assembly=a, doc=doc, draft=draft, error=error, reasons=REASON_TEXT,
+    return render_template(template, assembly=a, doc=doc, draft=draft, error=error, reasons=_reasons(),
                            new_votes=new_votes, published=versions.all_published(db, a.id)), status
 
 
@@ -129,11 +140,11 @@ def change(slug: str, principle_id: str, action: str):
         elif action == "merge":
             versions.merge(db, draft, principle_id, form.get("other", ""))
         elif action == "split":
-            versions.split(db, draft, principle_id, _int(form.get("tid"), "statement number"))
+            versions.split(db, draft, principle_id, _int(form.get("tid"), _("statement number")))
         elif action == "exclude":
             versions.exclude(db, draft, principle_id, form.get("reason", ""))
         elif action == "move":
-            versions.move(db, draft, principle_id, _int(form.get("position"), "position"))
+            versions.move(db, draft, principle_id, _int(form.get("position"), _("position")))
         else:
             abort(404)
     except AssemblyError as exc:
@@ -146,7 +157,7 @@ def _int(value: str | None, what: str) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise AssemblyError(f"the {what} must be a whole number") from None
+        raise AssemblyError(_("the %(what)s must be a whole number", what=what)) from None
 
 
 @bp.post("/facilitate/<slug>/constitution/publish")
