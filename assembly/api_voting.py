@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from assembly.api_access import is_owner, participant_call, require_participant
+from assembly.clustering_runs import latest_run, result_of
 from assembly.db import get_session
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
 from assembly.participation import get_assembly, latest_votes, record_vote, visible
@@ -112,6 +113,22 @@ def results(path: SlugPath):
         "participants": participants.one(),
         "vote_events": events.one(),
         "statements": rows,
-        # Filled by the clustering stage once it stores runs; null keeps the shape stable until then.
-        "clustering": None,
+        "clustering": _clustering(db, assembly.id),
+    }
+
+
+def _clustering(db, assembly_id: int) -> dict | None:
+    """The newest clustering run: its provenance and full result; None before the first run."""
+    run = latest_run(db, assembly_id)
+    if run is None:
+        return None
+    return {
+        "run_id": run.id,
+        "created_at": run.created_at.isoformat(),
+        "n_participants": run.n_participants,
+        "n_votes": run.n_votes,
+        "vote_snapshot_hash": run.vote_snapshot_hash,
+        "device": run.device,
+        "seconds": run.seconds,
+        "result": result_of(run),
     }
