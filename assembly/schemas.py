@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,17 +21,42 @@ from pydantic import (
     model_validator,
 )
 
+from assembly.forms import (
+    LANGUAGE_MAX,
+    LENGTH_MAX,
+    LENGTH_MIN,
+    SLUG_MAX,
+    SLUG_MIN,
+    TITLE_MAX,
+    normalize_language,
+    validate_slug,
+)
 from assembly.models import Moderation
 
-SLUG_PATTERN = r"^[a-z0-9-]{3,80}$"
-# BCP 47-ish: "en", "zh-Hant-TW", "nan-TW".
-LANGUAGE_PATTERN = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
 
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+def _valid(checked: tuple[str, str | None]) -> str:
+    """Turn a facilitator-form check's (value, error) into a pydantic error: one set of rules for both."""
+    value, error = checked
+    if error:
+        raise ValueError(str(error))
+    return value
+
+
+# The pattern documents the rule in the OpenAPI spec; the validator adds reserved names.
+Slug = Annotated[
+    str,
+    StringConstraints(min_length=SLUG_MIN, max_length=SLUG_MAX, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
+    AfterValidator(lambda v: _valid(validate_slug(v))),
+]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-Language = Annotated[str, StringConstraints(pattern=LANGUAGE_PATTERN, max_length=35)]
-MaxLength = Annotated[StrictInt, Field(ge=20, le=2000)]
+Language = Annotated[
+    str,
+    StringConstraints(max_length=LANGUAGE_MAX),
+    AfterValidator(lambda v: _valid(normalize_language(v))),
+    Field(description="BCP 47 tag, e.g. en, zh-Hant-TW, nan-TW; stored in canonical case."),
+]
+MaxLength = Annotated[StrictInt, Field(ge=LENGTH_MIN, le=LENGTH_MAX)]
 
 
 class _In(BaseModel):

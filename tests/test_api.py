@@ -104,6 +104,8 @@ def test_create_assembly_needs_a_facilitator(client, db):
         ({"slug": "ab", "title": "T"}, "slug"),
         ({"slug": "a" * 81, "title": "T"}, "slug"),
         ({"slug": "has space", "title": "T"}, "slug"),
+        ({"slug": "new", "title": "T"}, "slug"),  # reserved: /facilitate/new is a page
+        ({"slug": "-edge-", "title": "T"}, "slug"),
         ({"slug": "fine-slug", "title": "   "}, "title"),
         ({"slug": "fine-slug", "title": "T", "language": "not a language"}, "language"),
         ({"slug": "fine-slug", "title": "T", "statement_max_length": 5}, "statement_max_length"),
@@ -120,7 +122,8 @@ def test_create_assembly_rejects_bad_fields_with_422(client, db, owner_token, bo
 
 
 def test_create_assembly_by_token_and_slug_is_unique(client, db, owner_token):
-    body = {"slug": "river-2026", "title": "The river", "question": "What now?", "language": "zh-Hant-TW",
+    # The same rules as the facilitator form: the language tag is stored in canonical case.
+    body = {"slug": "river-2026", "title": "The river", "question": "What now?", "language": "zh_hant_tw",
             "strict_moderation": True}
     r = client.post("/api/assemblies", json=body, headers=bearer(owner_token))
     assert r.status_code == 201
