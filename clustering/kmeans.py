@@ -1,0 +1,172 @@
+"""Polis k-means on torch (clusters.clj): first-distinct or warm-start init, weights, silhouette."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+CHUNK = 1 << 16  # rows per distance block: bounds memory at CHUNK * k * d numbers
+
+
+@dataclass
+class KMeansResult:
+    """Labels index `centers`; empty clusters are dropped as Polis does."""
+
+    labels: torch.Tensor  # (n,) int64 in 0..k'-1
+    centers: torch.Tensor  # (k', d)
+    iterations: int
+
+
+def nearest(x, centers):
+    """(n,) index of the closest centre (first on ties), computed in row blocks."""
+    import torch
+
+    out = torch.empty(x.shape[0], dtype=torch.int64, device=x.device)
+    for s in range(0, x.shape[0], CHUNK):
+        d = ((x[s : s + CHUNK, None, :] - centers[None, :, :]) ** 2).sum(-1)  # (chunk, k)
+        out[s : s + CHUNK] = d.argmin(dim=1)
+    return out
+
+
+def first_distinct(x, k: int):
+    """The first k distinct rows in row order (Polis init-clusters); fewer when x has fewer."""
+    import torch
+
+    n = x.shape[0]
+    size = min(n, max(4 * k, 1024))
+    while True:
+        head = x[:size]
+        uniq, inverse = torch.unique(head, dim=0, return_inverse=True)
+        pos = torch.arange(size, device=x.device)
+        first = torch.full((uniq.shape[0],), size, dtype=torch.int64, device=x.device)
+        first = first.scatter_reduce(0, inverse, pos, reduce="amin")
+        if uniq.shape[0] >= k or size == n:
+            return head[torch.sort(first).values[:k]]
+        size = min(n, size * 4)
+
+
+def most_distal_fill(x, centers, k: int):
+    """Add the point farthest from every centre until k centres (Polis clean-start-clusters)."""
+    import torch
+
+    while centers.shape[0] < k:
+        d = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
+        for s in range(0, x.shape[0], CHUNK):
+            d[s : s + CHUNK] = ((x[s : s + CHUNK, None, :] - centers[None]) ** 2).sum(-1).min(dim=1).values
+        far = int(d.argmax())
+        if float(d[far]) <= 0:
+            break  # every point already sits on a centre
+        centers = torch.cat([centers, x[far : far + 1]])
+    return centers
+
+
+def kmeans_pp(x, k: int, weights, gen):
+    """Weighted k-means++ seeding with a CPU generator (same picks on every device)."""
+    import torch
+
+    w = torch.ones(x.shape[0], dtype=torch.float64) if weights is None else weights.detach().cpu().to(torch.float64)
+    xc = x.detach().cpu().to(torch.float64)
+    first = int(torch.multinomial(w / w.sum(), 1, generator=gen))
+    idx = [first]
+    d2 = ((xc - xc[first]) ** 2).sum(-1)
+    for _ in range(1, k):
+        p = w * d2
+        if float(p.sum()) <= 0:
+            break
+        nxt = int(torch.multinomial(p / p.sum(), 1, generator=gen))
+        idx.append(nxt)
+        d2 = torch.minimum(d2, ((xc - xc[nxt]) ** 2).sum(-1))
+    return x[idx]
+
+
+def inertia(x, fit: KMeansResult, weights=None) -> float:
+    """Weighted sum of squared distances to the assigned centres."""
+    d2 = ((x - fit.centers[fit.labels]) ** 2).sum(-1)
+    return float(d2.sum() if weights is None else (d2 * weights).sum())
+
+
+def best_of(x, k: int, max_iters: int, weights, init, n_init: int, seed: int, gain: float = 0.1) -> KMeansResult:
+    """Polis's start (warm or first-distinct) plus n_init - 1 seeded k-means++ starts.
+
+    Another start replaces Polis's only when its inertia is lower by more than `gain` (a share):
+    a clearly better optimum, not a reshuffle that would relabel people between runs.
+    """
+    import torch
+
+    best = kmeans(x, k, max_iters, weights=weights, init=init)
+    best_inertia = base_inertia = inertia(x, best, weights)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(n_init - 1):
+        fit = kmeans(x, k, max_iters, weights=weights, init=kmeans_pp(x, min(k, x.shape[0]), weights, gen))
+        score = inertia(x, fit, weights)
+        if fit.centers.shape[0] == k and score < best_inertia and score < base_inertia * (1 - gain):
+            best, best_inertia = fit, score
+    return best
+
+
+def weighted_centers(x, labels, k: int, weights=None):
+    """(k, d) weighted means and (k,) weight per label."""
+    import torch
+
+    w = torch.ones(x.shape[0], dtype=x.dtype, device=x.device) if weights is None else weights
+    mass = torch.zeros(k, dtype=x.dtype, device=x.device).index_add_(0, labels, w)
+    sums = torch.zeros(k, x.shape[1], dtype=x.dtype, device=x.device).index_add_(0, labels, x * w[:, None])
+    return sums / mass.clamp(min=torch.finfo(x.dtype).tiny)[:, None], mass
+
+
+def kmeans(x, k: int, max_iters: int, weights=None, init=None, threshold: float = 0.01) -> KMeansResult:
+    """Lloyd iterations until every centre moves less than `threshold` (Polis same-clustering?)."""
+    import torch
+
+    k = min(k, x.shape[0])
+    if init is not None and init.shape[0] > 0:
+        centers = init[:k].to(device=x.device, dtype=x.dtype)
+        centers = most_distal_fill(x, centers, k)
+    else:
+        centers = first_distinct(x, k)
+    labels = nearest(x, centers)
+    it = 0
+    for it in range(1, max_iters + 1):  # noqa: B007 - the count is reported
+        new, mass = weighted_centers(x, labels, centers.shape[0], weights)
+        nonempty = mass > 0
+        if not bool(nonempty.all()):  # Polis filters out clusters left without members
+            new = new[nonempty]
+        moved = new.shape[0] != centers.shape[0] or bool(((new - centers) ** 2).sum(-1).sqrt().max() >= threshold)
+        centers = new
+        labels = nearest(x, centers)
+        if not moved:
+            break
+    centers, mass = weighted_centers(x, labels, centers.shape[0], weights)
+    keep = mass > 0
+    if not bool(keep.all()):
+        remap = torch.cumsum(keep.to(torch.int64), 0) - 1
+        labels, centers = remap[labels], centers[keep]
+    return KMeansResult(labels, centers, it)
+
+
+def silhouette(points, labels, k: int, weights=None) -> float:
+    """Mean silhouette of `points` (base-cluster centres); singletons score 0.
+
+    Unweighted, this is Polis's silhouette over base clusters. With `weights` (members per base
+    cluster) it is the silhouette of the participants themselves, each placed at its base centre.
+    """
+    import torch
+
+    n = points.shape[0]
+    if k < 2 or n < 2:
+        return 0.0
+    w = torch.ones(n, dtype=points.dtype, device=points.device) if weights is None else weights.to(points.dtype)
+    dist = torch.cdist(points, points)  # (n, n), n <= base clusters
+    onehot = torch.nn.functional.one_hot(labels, k).to(points.dtype)  # (n, k)
+    mass = w @ onehot  # (k,) members per cluster
+    sums = dist @ (onehot * w[:, None])  # (n, k): weighted total distance to each cluster
+    own = mass[labels]
+    a = sums.gather(1, labels[:, None]).squeeze(1) / (own - 1).clamp(min=1)  # a point does not count itself
+    mean_other = (sums / mass.clamp(min=1)).masked_fill(onehot.bool() | (mass == 0)[None, :], float("inf"))
+    b = mean_other.min(dim=1).values
+    s = (b - a) / torch.maximum(a, b).clamp(min=torch.finfo(points.dtype).tiny)
+    s = torch.where(own <= 1, torch.zeros_like(s), s)
+    return float((s * w).sum() / w.sum())
