@@ -57,7 +57,8 @@ class ClusterConfig:
         if not 2 <= self.min_groups <= self.max_groups:
             raise ValueError(f"need 2 <= min_groups <= max_groups, got {self.min_groups}..{self.max_groups}")
         if self.max_groups > self.max_base_clusters:
-            raise ValueError(f"max_groups ({self.max_groups}) cannot exceed max_base_clusters ({self.max_base_clusters})")
+            raise ValueError(
+                f"max_groups ({self.max_groups}) cannot exceed max_base_clusters ({self.max_base_clusters})")
         if not 0.5 < self.confidence < 1:
             raise ValueError(f"ClusterConfig.confidence must be in (0.5, 1), got {self.confidence}")
         if not self.pca_tol > 0:

@@ -63,7 +63,7 @@ def sparse_pca(a, at, center, n_cols: int, seed: int, iters: int, tol: float, st
     q, _ = torch.linalg.qr(q)
     top = None
     it = 0
-    for it in range(1, iters + 1):  # noqa: B007 - the count is reported
+    for it in range(1, iters + 1):
         z = at @ (a @ q)  # (m, b): A^T A Q with two sparse matmuls
         q, _ = torch.linalg.qr(z)
         if it % 2 == 0 or it == iters:

@@ -76,14 +76,14 @@ class ClusterResult:
         out = {
             "participants": {str(p): g for p, g in self.group_of().items()},
             "group_sizes": self.group_sizes,
-            "projections": {str(_py(p)): [float(x), float(y)] for p, (x, y) in zip(self.participant_ids, self.projections, strict=True)},
+            "projections": _xy(self.participant_ids, self.projections),
             "statements": statements,
             "top_repness": {str(g): v for g, v in self.top_repness.items()},
             "consensus": self.consensus,
             "method": self.method,
         }
         if self.umap is not None:
-            out["umap"] = {str(_py(p)): [float(x), float(y)] for p, (x, y) in zip(self.participant_ids, self.umap, strict=True)}
+            out["umap"] = _xy(self.participant_ids, self.umap)
         return out
 
     @classmethod
@@ -99,14 +99,15 @@ class ClusterResult:
         umap = d.get("umap")
         return cls(
             participant_ids=np.array([_id(p) for p in pkeys], dtype=object),
-            groups=np.array([-1 if d["participants"][p] is None else d["participants"][p] for p in pkeys], dtype=np.int64),
+            groups=np.array([-1 if (g := d["participants"][p]) is None else g for p in pkeys], dtype=np.int64),
             projections=np.array([d["projections"][p] for p in pkeys], dtype=np.float64).reshape(-1, 2),
             tids=np.array([_id(t) for t in skeys], dtype=object),
             moderated_out=np.array([st[t]["moderated_out"] for t in skeys], dtype=bool),
             meta=np.array([st[t]["meta"] for t in skeys], dtype=bool),
             statements={n: np.array([st[t][n] for t in skeys], dtype=np.float64) for n in STATEMENT_FIELDS},
             group_stats={
-                n: np.array([[st[t]["repness"][str(g)][n] for t in skeys] for g in range(k)], dtype=np.float64).reshape(k, len(skeys))
+                n: np.array([[st[t]["repness"][str(g)][n] for t in skeys] for g in range(k)],
+                            dtype=np.float64).reshape(k, len(skeys))
                 for n in GROUP_FIELDS
             },
             top_repness={int(g): v for g, v in d["top_repness"].items()},
@@ -119,3 +120,8 @@ class ClusterResult:
 def _py(x: Any) -> Any:
     """numpy scalar -> Python scalar, so ids print and serialise plainly."""
     return x.item() if isinstance(x, np.generic) else x
+
+
+def _xy(ids: np.ndarray, xy: np.ndarray) -> dict[str, list[float]]:
+    """participant id -> [x, y] for JSON."""
+    return {str(_py(p)): [float(x), float(y)] for p, (x, y) in zip(ids, xy, strict=True)}

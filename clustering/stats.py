@@ -94,10 +94,7 @@ def priority(agree, passes, seen, extremity, is_meta, meta_priority: float = 7.0
 
 def _entry(st: dict[str, list], i: int, tid: int, repness: bool) -> dict[str, Any]:
     """One statement in Polis's repness/consensus format, direction by the larger test."""
-    if repness:
-        agree = st["rat"][i] > st["rdt"][i]
-    else:
-        agree = st["pat"][i] > st["pdt"][i]
+    agree = st["rat"][i] > st["rdt"][i] if repness else st["pat"][i] > st["pdt"][i]
     d = "a" if agree else "d"
     out = {
         "tid": tid,
@@ -137,7 +134,8 @@ def select_repness(st: dict[str, list], tids: list[int], eligible: list[bool], z
     elif not sig:
         best = None
         for i in range(len(tids)):
-            if eligible[i] and (best is None or max(st["rat"][i], st["rdt"][i]) > max(st["rat"][best], st["rdt"][best])):
+            if eligible[i] and (best is None or max(st["rat"][i], st["rdt"][i]) > max(st["rat"][best],
+                                                                                     st["rdt"][best])):
                 best = i
         if best is not None:
             head = [_entry(st, best, tids[best], True)]

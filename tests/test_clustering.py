@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from clustering import ClusterConfig, ClusterResult, VoteMatrix, cluster
+from clustering import ClusterConfig, ClusterResult, VoteMatrix, cluster, stats
 from clustering import kmeans as km
 from clustering import pca as pca_mod
-from clustering import stats
 from clustering.pipeline import clustered_participants, stable_labels
 
 
 def test_from_events_keeps_latest_vote_by_order_not_position():
     # p1 agrees at t=5, then an older event (t=1, disagree) arrives later in the log: t=5 wins.
     vm = VoteMatrix.from_events([1, 1, 2, 1], [7, 7, 7, 8], [1, -1, 0, -1], order=[5, 1, 3, 2])
-    got = {(int(vm.participant_ids[r]), int(vm.tids[c])): int(v) for r, c, v in zip(vm.rows, vm.cols, vm.values)}
+    triples = zip(vm.rows, vm.cols, vm.values, strict=True)
+    got = {(int(vm.participant_ids[r]), int(vm.tids[c])): int(v) for r, c, v in triples}
     assert got == {(1, 7): 1, (2, 7): 0, (1, 8): -1}
 
 
@@ -132,7 +132,8 @@ def test_first_distinct_keeps_row_order_and_kmeans_weighted_centre():
 
 def test_clustered_participants_threshold_and_greedy_top_up():
     counts = np.array([7, 6, 3, 0, 10])
-    assert clustered_participants(counts, n_cols=50, min_votes=7, greedy=0).tolist() == [True, False, False, False, True]
+    got = clustered_participants(counts, n_cols=50, min_votes=7, greedy=0)
+    assert got.tolist() == [True, False, False, False, True]
     # Fewer statements than 7: all of them suffice.
     assert clustered_participants(counts, n_cols=3, min_votes=7, greedy=0).tolist() == [True, True, True, False, True]
     # Polis tops up to `greedy` by vote count, never with someone who has not voted.
