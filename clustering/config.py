@@ -12,6 +12,7 @@ class ClusterConfig:
 
     device: str = "auto"  # "auto" (cuda when available), "cpu" or "cuda" / "cuda:N"
     dtype: str = "float64"  # float64 matches Polis/red-dwarf to 1e-6; float32 halves memory on a GPU
+    threads: int = 0  # CPU threads for torch; 0 = 1 below 2M votes (faster there), torch's default above
     seed: int = 0  # random start of the PCA subspace iteration (and UMAP)
     min_votes: int = 7  # a participant is clustered after this many votes (or all statements, if fewer)
     greedy_participants: int = 15  # Polis tops up to this many clustered participants by vote count
@@ -50,6 +51,8 @@ class ClusterConfig:
         for name in ("min_votes", "group_restarts", "base_iters", "group_iters", "pca_iters", "k_buffer", "pick_max"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ClusterConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.threads < 0:
+            raise ValueError(f"ClusterConfig.threads must be >= 0, got {self.threads}")
         if self.greedy_participants < 0:
             raise ValueError(f"ClusterConfig.greedy_participants must be >= 0, got {self.greedy_participants}")
         if self.max_base_clusters < 2:

@@ -20,14 +20,19 @@ class KMeansResult:
     iterations: int
 
 
+def sq_dist(x, centers):
+    """(n, k) squared distances as |x|^2 - 2 x.c + |c|^2: one matmul, no (n, k, d) temporary."""
+    d = (x * x).sum(1, keepdim=True) - 2 * (x @ centers.T) + (centers * centers).sum(1)[None, :]
+    return d.clamp(min=0)
+
+
 def nearest(x, centers):
-    """(n,) index of the closest centre (first on ties), computed in row blocks."""
+    """(n,) index of the closest centre, computed in row blocks."""
     import torch
 
     out = torch.empty(x.shape[0], dtype=torch.int64, device=x.device)
     for s in range(0, x.shape[0], CHUNK):
-        d = ((x[s : s + CHUNK, None, :] - centers[None, :, :]) ** 2).sum(-1)  # (chunk, k)
-        out[s : s + CHUNK] = d.argmin(dim=1)
+        out[s : s + CHUNK] = sq_dist(x[s : s + CHUNK], centers).argmin(dim=1)
     return out
 
 
@@ -55,7 +60,7 @@ def most_distal_fill(x, centers, k: int):
     while centers.shape[0] < k:
         d = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
         for s in range(0, x.shape[0], CHUNK):
-            d[s : s + CHUNK] = ((x[s : s + CHUNK, None, :] - centers[None]) ** 2).sum(-1).min(dim=1).values
+            d[s : s + CHUNK] = sq_dist(x[s : s + CHUNK], centers).min(dim=1).values
         far = int(d.argmax())
         if float(d[far]) <= 0:
             break  # every point already sits on a centre
@@ -88,8 +93,34 @@ def inertia(x, fit: KMeansResult, weights=None) -> float:
     return float(d2.sum() if weights is None else (d2 * weights).sum())
 
 
+def lloyd_batched(x, init, max_iters: int, weights=None, threshold: float = 0.01):
+    """R k-means runs at once from init (R, k, d): (labels (R, n), inertia (R,), full (R,) no empty cluster)."""
+    import torch
+
+    r, k, d = init.shape
+    w = torch.ones(x.shape[0], dtype=x.dtype, device=x.device) if weights is None else weights
+    xw = (x * w[:, None]).expand(r, -1, -1)  # (R, n, d)
+    centers = init.clone()
+    x2 = (x * x).sum(1)[None, :, None]  # (1, n, 1)
+    for _ in range(max_iters):
+        dist = x2 - 2 * torch.matmul(x, centers.transpose(1, 2)) + (centers * centers).sum(2)[:, None, :]
+        labels = dist.argmin(2)  # (R, n)
+        mass = torch.zeros(r, k, dtype=x.dtype, device=x.device).scatter_add_(1, labels, w.expand(r, -1))
+        sums = torch.zeros(r, k, d, dtype=x.dtype, device=x.device).scatter_add_(
+            1, labels[..., None].expand(-1, -1, d), xw)
+        new = torch.where(mass[..., None] > 0, sums / mass.clamp(min=1e-300)[..., None], centers)
+        moved = float(((new - centers) ** 2).sum(2).sqrt().max())
+        centers = new
+        if moved < threshold:
+            break
+    dist = (x2 - 2 * torch.matmul(x, centers.transpose(1, 2)) + (centers * centers).sum(2)[:, None, :]).clamp(min=0)
+    best = dist.min(2)
+    mass = torch.zeros(r, k, dtype=x.dtype, device=x.device).scatter_add_(1, best.indices, w.expand(r, -1))
+    return best.indices, (best.values * w).sum(1), (mass > 0).all(1)
+
+
 def best_of(x, k: int, max_iters: int, weights, init, n_init: int, seed: int, gain: float = 0.1) -> KMeansResult:
-    """Polis's start (warm or first-distinct) plus n_init - 1 seeded k-means++ starts.
+    """Polis's start (warm or first-distinct) plus n_init - 1 seeded k-means++ starts, run as one batch.
 
     Another start replaces Polis's only when its inertia is lower by more than `gain` (a share):
     a clearly better optimum, not a reshuffle that would relabel people between runs.
@@ -97,13 +128,20 @@ def best_of(x, k: int, max_iters: int, weights, init, n_init: int, seed: int, ga
     import torch
 
     best = kmeans(x, k, max_iters, weights=weights, init=init)
-    best_inertia = base_inertia = inertia(x, best, weights)
+    k = min(k, x.shape[0])
+    if n_init < 2 or k < 2:
+        return best
+    base_inertia = inertia(x, best, weights)
     gen = torch.Generator().manual_seed(seed)
-    for _ in range(n_init - 1):
-        fit = kmeans(x, k, max_iters, weights=weights, init=kmeans_pp(x, min(k, x.shape[0]), weights, gen))
-        score = inertia(x, fit, weights)
-        if fit.centers.shape[0] == k and score < best_inertia and score < base_inertia * (1 - gain):
-            best, best_inertia = fit, score
+    seeds = torch.stack([kmeans_pp(x, k, weights, gen) for _ in range(n_init - 1)])  # (R, k, d)
+    if seeds.shape[1] != k:
+        return best
+    labels, scores, full = lloyd_batched(x, seeds, max_iters, weights)
+    scores = torch.where(full, scores, torch.full_like(scores, float("inf")))
+    i = int(scores.argmin())
+    if float(scores[i]) < base_inertia * (1 - gain):
+        centers, _ = weighted_centers(x, labels[i], k, weights)
+        return KMeansResult(labels[i], centers, max_iters)
     return best
 
 

@@ -119,6 +119,22 @@ def cluster(matrix: VoteMatrix, config: ClusterConfig | None = None) -> ClusterR
     import torch
 
     config = config or ClusterConfig()
+    threads = config.threads
+    if threads == 0 and config.resolved_device() == "cpu" and matrix.nnz < 2_000_000:
+        threads = 1  # small problems: thread hand-offs cost more than they save, badly so on a busy machine
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _cluster(matrix, config)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _cluster(matrix: VoteMatrix, config: ClusterConfig) -> ClusterResult:
+    """The pipeline itself (cluster() picks the thread count)."""
+    import torch
+
     if not isinstance(matrix, VoteMatrix):
         raise TypeError(f"cluster() needs a VoteMatrix, got {type(matrix).__name__}")
     device = config.resolved_device()
