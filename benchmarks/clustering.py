@@ -193,7 +193,7 @@ def main() -> None:
     p.add_argument("--sizes", default="10k:1k,100k:2k",
                    help="participants:statements list, e.g. 10k:1k,100k:2k,1m:10k")
     p.add_argument("--votes-each", type=int, default=50, help="votes drawn per synthetic participant")
-    p.add_argument("--groups", type=int, default=4, help="planted camps in the synthetic assemblies")
+    p.add_argument("--groups", type=int, default=3, help="planted camps in the synthetic assemblies")
     p.add_argument("--conversation", default="vtaiwan.uberx", help="for --part stability")
     p.add_argument("--slices", type=int, default=10, help="time slices for --part stability")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: one scale point in a child process

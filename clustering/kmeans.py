@@ -31,8 +31,9 @@ def nearest(x, centers):
     import torch
 
     out = torch.empty(x.shape[0], dtype=torch.int64, device=x.device)
+    cc = (centers * centers).sum(1)[None, :]  # (1, k); |x|^2 is the same for every centre, so left out
     for s in range(0, x.shape[0], CHUNK):
-        out[s : s + CHUNK] = sq_dist(x[s : s + CHUNK], centers).argmin(dim=1)
+        out[s : s + CHUNK] = torch.addmm(cc, x[s : s + CHUNK], centers.T, alpha=-2).argmin(dim=1)  # one pass
     return out
 
 
@@ -68,22 +69,20 @@ def most_distal_fill(x, centers, k: int):
     return centers
 
 
-def kmeans_pp(x, k: int, weights, gen):
-    """Weighted k-means++ seeding with a CPU generator (same picks on every device)."""
-    import torch
+def kmeans_pp(x, k: int, weights, rng):
+    """Weighted k-means++ seeding on the host with a numpy Generator (same picks on every device)."""
+    import numpy as np
 
-    w = torch.ones(x.shape[0], dtype=torch.float64) if weights is None else weights.detach().cpu().to(torch.float64)
-    xc = x.detach().cpu().to(torch.float64)
-    first = int(torch.multinomial(w / w.sum(), 1, generator=gen))
-    idx = [first]
-    d2 = ((xc - xc[first]) ** 2).sum(-1)
+    xc = x.detach().cpu().double().numpy()
+    w = np.ones(len(xc)) if weights is None else weights.detach().cpu().double().numpy()
+    idx = [int(rng.choice(len(xc), p=w / w.sum()))]
+    d2 = ((xc - xc[idx[0]]) ** 2).sum(1)
     for _ in range(1, k):
         p = w * d2
-        if float(p.sum()) <= 0:
+        if p.sum() <= 0:
             break
-        nxt = int(torch.multinomial(p / p.sum(), 1, generator=gen))
-        idx.append(nxt)
-        d2 = torch.minimum(d2, ((xc - xc[nxt]) ** 2).sum(-1))
+        idx.append(int(rng.choice(len(xc), p=p / p.sum())))
+        d2 = np.minimum(d2, ((xc - xc[idx[-1]]) ** 2).sum(1))
     return x[idx]
 
 
@@ -132,8 +131,10 @@ def best_of(x, k: int, max_iters: int, weights, init, n_init: int, seed: int, ga
     if n_init < 2 or k < 2:
         return best
     base_inertia = inertia(x, best, weights)
-    gen = torch.Generator().manual_seed(seed)
-    seeds = torch.stack([kmeans_pp(x, k, weights, gen) for _ in range(n_init - 1)])  # (R, k, d)
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    seeds = torch.stack([kmeans_pp(x, k, weights, rng) for _ in range(n_init - 1)])  # (R, k, d)
     if seeds.shape[1] != k:
         return best
     labels, scores, full = lloyd_batched(x, seeds, max_iters, weights)
