@@ -104,7 +104,7 @@ def run_one_size(args) -> None:
     t_gen = time.perf_counter() - t
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     cfg = ClusterConfig(device=args.device, seed=args.seed, dtype=args.dtype)
-    if cfg.resolved_device().startswith("cuda"):
+    if True:  # warm-up on a slice: first calls pay one-off costs (allocators, lazy inits, CUDA context)
         cluster(VoteMatrix(vm.rows[:1000], vm.cols[:1000], vm.values[:1000], vm.participant_ids, vm.tids), cfg)
     t = time.perf_counter()
     res = cluster(vm, cfg)

@@ -64,18 +64,16 @@ def sparse_pca(a, at, center, n_cols: int, seed: int, iters: int, tol: float, st
     top = None
     it = 0
     for it in range(1, iters + 1):
-        z = at @ (a @ q)  # (m, b): A^T A Q with two sparse matmuls
-        q, _ = torch.linalg.qr(z)
-        if it % 2 == 0 or it == iters:
-            aq = a @ q  # (n, b)
-            evals, w = torch.linalg.eigh(aq.T @ aq)  # Ritz pairs, ascending
+        aq = a @ q  # (n, b): needed for the step anyway, so the convergence check is nearly free
+        if it % 2 == 0:
+            evals, w = torch.linalg.eigh(aq.T @ aq)  # Ritz pairs of the current Q, ascending
             vecs = q @ w[:, -min(2, b):]  # (m, 2) current top Ritz vectors
             if top is not None:
                 # 1 - |cos| between successive Ritz vectors: converged when both stop turning.
-                turn = (1 - (vecs * top).sum(0).abs()).max()
-                if float(turn) <= tol:
+                if float((1 - (vecs * top).sum(0).abs()).max()) <= tol:
                     break
             top = vecs
+        q, _ = torch.linalg.qr(at @ aq)  # (m, b): orthonormal basis of A^T A Q
     aq = a @ q  # (n, b)
     evals, w = torch.linalg.eigh(aq.T @ aq)  # Rayleigh-Ritz on the converged subspace
     order = torch.argsort(evals, descending=True)[:2]
