@@ -110,7 +110,15 @@ def run_one_size(args) -> None:
     res = cluster(vm, cfg)
     total = time.perf_counter() - t
     planted = {int(p): int(c) for p, c in zip(vm.participant_ids, camp, strict=True)}
-    print(json.dumps({
+    rd = {}
+    if args.reddwarf:  # red-dwarf densifies the matrix: only for sizes that fit
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = time.perf_counter()
+            _, rd_groups = reddwarf_groups(vm, args.seed)
+            rd = {"reddwarf_s": time.perf_counter() - t,
+                  "reddwarf_recovery": agreement(planted, {p: g for p, g in rd_groups.items() if g is not None})}
+    print(json.dumps(rd | {
         "n": n, "m": m, "votes": vm.nnz, "generate_s": t_gen, "total_s": total,
         "stages": res.method["timings_s"], "cuda_peak": res.method["cuda_peak_bytes"],
         "rss_before_mb": rss0 / 1024, "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -125,8 +133,9 @@ def part_scale(args) -> None:
 
     rows = []
     for size in tqdm(args.sizes.split(","), desc="sizes", file=sys.stderr):
-        cmd = [sys.executable, __file__, "--one", size, "--device", args.device, "--dtype", args.dtype,
-               "--votes-each", str(args.votes_each), "--groups", str(args.groups), "--seed", str(args.seed)]
+        cmd = [sys.executable, __file__, "--one", size, *(["--reddwarf"] if args.reddwarf else []),
+               "--device", args.device, "--dtype", args.dtype, "--votes-each", str(args.votes_each),
+               "--groups", str(args.groups), "--seed", str(args.seed)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             print(out.stderr[-2000:], file=sys.stderr)
@@ -140,6 +149,9 @@ def part_scale(args) -> None:
                      " / ".join(f"{st.get(s, 0):.2f}" for s in ("matrix", "pca", "base_clusters", "groups",
                                                                    "statistics", "selection")),
                      r["pca_iters"], peak, f"{r['k']} of {args.groups}", f"{r['recovery']:.3f}"])
+        if "reddwarf_s" in r:
+            rows.append(["(red-dwarf, same data)", "", "cpu", f"{r['reddwarf_s']:.2f}", "", "", "", "",
+                         f"{r['reddwarf_recovery']:.3f}"])
     print(table(["size", "votes", "device", "total s",
                  "matrix / pca / base / groups / stats / selection s", "PCA iters", "peak MiB", "k found",
                  "recovery"], rows))
@@ -196,6 +208,7 @@ def main() -> None:
     p.add_argument("--groups", type=int, default=3, help="planted camps in the synthetic assemblies")
     p.add_argument("--conversation", default="vtaiwan.uberx", help="for --part stability")
     p.add_argument("--slices", type=int, default=10, help="time slices for --part stability")
+    p.add_argument("--reddwarf", action="store_true", help="--part scale: also time red-dwarf (small sizes only)")
     p.add_argument("--one", help=argparse.SUPPRESS)  # internal: one scale point in a child process
     args = p.parse_args()
     if args.one:

@@ -68,10 +68,9 @@ def sparse_pca(a, at, center, n_cols: int, seed: int, iters: int, tol: float, st
         if it % 2 == 0:
             evals, w = torch.linalg.eigh(aq.T @ aq)  # Ritz pairs of the current Q, ascending
             vecs = q @ w[:, -min(2, b):]  # (m, 2) current top Ritz vectors
-            if top is not None:
-                # 1 - |cos| between successive Ritz vectors: converged when both stop turning.
-                if float((1 - (vecs * top).sum(0).abs()).max()) <= tol:
-                    break
+            # 1 - |cos| between successive Ritz vectors: converged when both stop turning.
+            if top is not None and float((1 - (vecs * top).sum(0).abs()).max()) <= tol:
+                break
             top = vecs
         q, _ = torch.linalg.qr(at @ aq)  # (m, b): orthonormal basis of A^T A Q
     aq = a @ q  # (n, b)
