@@ -170,6 +170,9 @@ def _cluster(matrix: VoteMatrix, config: ClusterConfig) -> ClusterResult:
 
     counts = matrix.vote_counts()
     inc_np = clustered_participants(counts, n_cols, config.min_votes, config.greedy_participants)
+    if not inc_np.any():
+        raise ValueError(f"no participant has min(min_votes={config.min_votes}, {n_cols}) votes and "
+                         "greedy_participants=0: nothing to cluster yet")
     inc = torch.from_numpy(inc_np).to(device)
     x = proj[inc]  # (n_in, 2)
     base_init = prev_method.get("base_centers")

@@ -223,3 +223,12 @@ def test_cuda_matches_cpu():
     gpu = cluster(vm, ClusterConfig(device="cuda"))
     assert gpu.groups.tolist() == cpu.groups.tolist()
     assert np.allclose(gpu.projections, cpu.projections, atol=1e-8)
+
+
+def test_tiny_conversations_give_a_result():
+    one = cluster(VoteMatrix.from_events([1], [0], [1]), ClusterConfig(device="cpu"))
+    assert one.k == 1 and one.group_of() == {1: 0}
+    # Two people who disagree on the only statement: each is the whole of a group.
+    two = cluster(VoteMatrix.from_events([1, 2], [0, 0], [1, -1]), ClusterConfig(device="cpu"))
+    assert two.k == 2 and sorted(two.group_of().values()) == [0, 1]
+    assert json.loads(json.dumps(two.to_dict()))["group_sizes"] == [1, 1]
