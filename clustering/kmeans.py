@@ -69,21 +69,26 @@ def most_distal_fill(x, centers, k: int):
     return centers
 
 
-def kmeans_pp(x, k: int, weights, rng):
-    """Weighted k-means++ seeding on the host with a numpy Generator (same picks on every device)."""
+def kmeans_pp(x, k: int, weights, rng, starts: int):
+    """(starts, k, d) weighted k-means++ seeds, all starts drawn together on the host (numpy Generator)."""
     import numpy as np
 
-    xc = x.detach().cpu().double().numpy()
+    xc = x.detach().cpu().double().numpy()  # (n, d), n <= base clusters
     w = np.ones(len(xc)) if weights is None else weights.detach().cpu().double().numpy()
-    idx = [int(rng.choice(len(xc), p=w / w.sum()))]
-    d2 = ((xc - xc[idx[0]]) ** 2).sum(1)
+
+    def draw(p):  # one index per row of p (starts, n), with probability proportional to p
+        cum = np.cumsum(p, axis=1)
+        u = rng.random(len(p))[:, None] * cum[:, -1:]
+        return np.minimum((cum <= u).sum(1), len(xc) - 1)
+
+    idx = [draw(np.broadcast_to(w, (starts, len(xc))))]
+    d2 = ((xc[None] - xc[idx[0]][:, None]) ** 2).sum(2)  # (starts, n)
     for _ in range(1, k):
-        p = w * d2
-        if p.sum() <= 0:
-            break
-        idx.append(int(rng.choice(len(xc), p=p / p.sum())))
-        d2 = np.minimum(d2, ((xc - xc[idx[-1]]) ** 2).sum(1))
-    return x[idx]
+        p = w[None] * d2
+        p[p.sum(1) <= 0] = w  # every point already a seed: fall back to the weights
+        idx.append(draw(p))
+        d2 = np.minimum(d2, ((xc[None] - xc[idx[-1]][:, None]) ** 2).sum(2))
+    return x[np.stack(idx, axis=1)]  # (starts, k, d)
 
 
 def inertia(x, fit: KMeansResult, weights=None) -> float:
@@ -134,9 +139,7 @@ def best_of(x, k: int, max_iters: int, weights, init, n_init: int, seed: int, ga
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    seeds = torch.stack([kmeans_pp(x, k, weights, rng) for _ in range(n_init - 1)])  # (R, k, d)
-    if seeds.shape[1] != k:
-        return best
+    seeds = kmeans_pp(x, k, weights, rng, n_init - 1)  # (R, k, d)
     labels, scores, full = lloyd_batched(x, seeds, max_iters, weights)
     scores = torch.where(full, scores, torch.full_like(scores, float("inf")))
     i = int(scores.argmin())
