@@ -126,7 +126,8 @@ def cluster(matrix: VoteMatrix, config: ClusterConfig | None = None) -> ClusterR
     if threads:
         torch.set_num_threads(threads)
     try:
-        return _cluster(matrix, config)
+        with torch.inference_mode():  # no autograd bookkeeping: less dispatch overhead per small op
+            return _cluster(matrix, config)
     finally:
         torch.set_num_threads(before)
 
