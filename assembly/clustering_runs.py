@@ -23,8 +23,9 @@ from assembly.models import Assembly, ClusteringRun
 from assembly.participation import AssemblyError, get_assembly, votes_changed
 from assembly.vote_snapshot import load_snapshot
 
-# Parsed results by run id: a stored run never changes, so caching per process is safe.
-_CACHE: OrderedDict[int, dict[str, Any]] = OrderedDict()
+# Parsed results: a stored run never changes, so caching per process is safe. The key holds
+# more than the id, since one process may serve several databases (ids repeat across them).
+_CACHE: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
 _CACHE_SIZE = 16
 
 
@@ -36,11 +37,12 @@ def latest_run(db: Session, assembly_id: int) -> ClusteringRun | None:
 
 def result_of(run: ClusteringRun) -> dict[str, Any]:
     """The run's result dict (ClusterResult.to_dict()), parsed once per process."""
-    if run.id in _CACHE:
-        _CACHE.move_to_end(run.id)
-        return _CACHE[run.id]
+    key = (run.id, run.assembly_id, run.created_at, run.vote_snapshot_hash, len(run.result_json))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
     result = json.loads(run.result_json)
-    _CACHE[run.id] = result
+    _CACHE[key] = result
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return result

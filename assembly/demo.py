@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
 from assembly.auth import create_facilitator
+from assembly.clustering_runs import latest_run, result_of, run_clustering
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
 from assembly.polis_io import import_polis
@@ -59,11 +60,19 @@ def demo_cmd() -> None:
         path = Path(current_app.instance_path) / PASSWORD_FILE
         click.echo(f"created facilitator {DEMO_EMAIL} with password {password} (also in {path})")
     else:
-        click.echo(f"facilitator {DEMO_EMAIL} already exists")
+        path = Path(current_app.instance_path) / PASSWORD_FILE
+        where = f"its password is in {path}" if path.exists() else "its password was set before"
+        click.echo(f"facilitator {DEMO_EMAIL} already exists; {where}")
     if assembly is not None:
         click.echo(f"loaded demo assembly {DEMO_SLUG!r}: vTaiwan UberX, CC BY 4.0, The Computational Democracy Project")
     else:
         click.echo(f"demo assembly {DEMO_SLUG!r} already exists")
+    db = get_session()
+    demo = db.exec(select(Assembly).where(Assembly.slug == DEMO_SLUG)).one()
+    if latest_run(db, demo.id) is None:
+        run = run_clustering(db, demo, device=current_app.config["CLUSTERING_DEVICE"])
+        sizes = result_of(run)["group_sizes"]
+        click.echo(f"clustered the demo: {len(sizes)} opinion groups of {sizes} participants in {run.seconds:.2f} s")
 
 
 def init_app(app: Flask) -> None:
