@@ -16,10 +16,11 @@ from typing import Any
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assembly.jobs import Progress
-from assembly.models import Assembly, ClusteringRun
+from assembly.models import Assembly, ClusteringRun, Vote
 from assembly.participation import AssemblyError, get_assembly, votes_changed
 from assembly.vote_snapshot import load_snapshot
 
@@ -110,6 +111,12 @@ def schedule(app: Flask, assembly: Assembly) -> None:
     assembly_id, device = assembly.id, app.config["CLUSTERING_DEVICE"]
 
     def work(db: Session, progress: Progress) -> str:
+        # Several web workers may each schedule a run for the same burst; the later ones find
+        # the votes already covered by a stored run and skip.
+        newest = db.exec(select(func.max(Vote.id)).where(Vote.assembly_id == assembly_id)).one() or 0
+        previous = latest_run(db, assembly_id)
+        if previous is not None and previous.last_vote_id >= newest:
+            return f"up to date with run {previous.id}"
         target = db.get(Assembly, assembly_id)
         run = run_clustering(db, target, device=device, progress=progress)
         groups = len(result_of(run)["group_sizes"])

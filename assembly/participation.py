@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 
 from blinker import Namespace
 from sqlalchemy import bindparam, func, insert
@@ -102,7 +103,21 @@ _VOTE_STATEMENT = select(Statement.id, Statement.moderation, Statement.author_id
 _INSERT_VOTE = insert(Vote)
 
 
-def record_vote(session: Session, assembly: Assembly, participant: Participant, statement_tid: int, value: int) -> Vote:
+@dataclass(frozen=True)
+class CastVote:
+    """The vote event as committed; plain data, since building an ORM object costs more than the insert."""
+
+    id: int
+    assembly_id: int
+    participant_id: int
+    statement_id: int
+    value: int
+    created_ms: int
+
+
+def record_vote(
+    session: Session, assembly: Assembly, participant: Participant, statement_tid: int, value: int
+) -> CastVote:
     """Append a vote event and commit it; the latest event per statement is the one that counts.
 
     One indexed lookup and one Core insert: the ORM unit of work would cost more than the write.
@@ -124,7 +139,7 @@ def record_vote(session: Session, assembly: Assembly, participant: Participant, 
     result = conn.execute(_INSERT_VOTE, row)
     session.commit()
     votes_changed.send(assembly)
-    return Vote(id=result.inserted_primary_key[0], **row)
+    return CastVote(id=result.inserted_primary_key[0], **row)
 
 
 _SPACE = re.compile(r"\s+")

@@ -90,6 +90,14 @@ def test_votes_trigger_one_debounced_background_run(app, db):
     jobs = db.exec(select(Job).where(Job.assembly_id == a.id)).all()
     assert [(j.kind, j.status) for j in jobs] == [("cluster", JobStatus.done)]
     assert latest_run(db, a.id) is not None
+    # Another worker's run for the same votes finds them covered and skips.
+    from assembly.clustering_runs import schedule
+
+    schedule(app, a)
+    app.extensions["jobs"].wait(60)
+    second = db.exec(select(Job).where(Job.assembly_id == a.id).order_by(Job.id.desc())).first()
+    assert second.status == JobStatus.done and second.message.startswith("up to date")
+    assert len(db.exec(select(ClusteringRun)).all()) == 1
     page = client.get("/a/planted/results")
     assert page.status_code == 200
 
