@@ -38,10 +38,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=20.0, help="how long to vote (default 20)")
     p.add_argument("--voters", type=int, default=32, help="simulated participants voting at once (default 32)")
-    p.add_argument("--statements", type=int, default=200, help="statements in the assembly (default 200)")
+    p.add_argument("--statements", type=int, default=1000, help="statements in the assembly (default 1000)")
     p.add_argument("--think-ms", type=float, default=0.0, help="pause of each voter between votes (default 0)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    p.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    p.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
     p.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
                    help="gunicorn worker class (default gthread: keeps connections alive)")
     p.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite synchronous")
