@@ -99,7 +99,9 @@ def run_clustering(
         last_vote_id=snap.last_vote_id,
         device=result.method["params"]["device"],
         seconds=seconds,
-        result_json=json.dumps(result.to_dict(), separators=(",", ":")),
+        # allow_nan=False: NaN is not JSON; a run that produced one fails visibly instead of
+        # storing a result that browsers and strict parsers cannot read.
+        result_json=json.dumps(result.to_dict(), separators=(",", ":"), allow_nan=False),
     )
     db.add(run)
     db.commit()
