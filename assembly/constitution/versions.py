@@ -58,6 +58,16 @@ def _save(db: Session, version: ConstitutionVersion, doc: dict[str, Any], action
     db.commit()
 
 
+def _one_line(text: str | None, limit: int, if_empty: str, what: str) -> str:
+    """Collapse whitespace; refuse empty or over-long text with a message naming the field."""
+    text = " ".join((text or "").split())
+    if not text:
+        raise AssemblyError(if_empty)
+    if len(text) > limit:
+        raise AssemblyError(f"{what} can be at most {limit} characters")
+    return text
+
+
 def _draft(version: ConstitutionVersion) -> dict[str, Any]:
     if version.status != DRAFT:
         raise AssemblyError(f"version {version.number or version.id} is {version.status}; only a draft can change", 409)
@@ -68,11 +78,7 @@ def edit_wording(db: Session, version: ConstitutionVersion, principle_id: str, w
     """Change a principle's training form; the citizens' words stay verbatim beside it."""
     doc = _draft(version)
     p = _principle(doc, principle_id)
-    wording = " ".join((wording or "").split())
-    if not wording:
-        raise AssemblyError("the wording cannot be empty")
-    if len(wording) > MAX_WORDING:
-        raise AssemblyError(f"the wording can be at most {MAX_WORDING} characters")
+    wording = _one_line(wording, MAX_WORDING, "the wording cannot be empty", "the wording")
     old = p["training_form"]
     p["training_form"] = wording
     p["wording_edited"] = True
@@ -128,11 +134,7 @@ def exclude(db: Session, version: ConstitutionVersion, principle_id: str, reason
     """Move a principle's statements to the excluded list with the facilitator's reason."""
     doc = _draft(version)
     p = _principle(doc, principle_id)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise AssemblyError("say why this principle is excluded")
-    if len(reason) > MAX_REASON:
-        raise AssemblyError(f"a reason can be at most {MAX_REASON} characters")
+    reason = _one_line(reason, MAX_REASON, "say why this principle is excluded", "a reason")
     for s in p["statements"]:
         doc["excluded"].append({"tid": s["tid"], "text": s["text"], "reason": FACILITATOR_EXCLUDED,
                                 "detail": reason, "groups": [], "evidence": s})
