@@ -18,6 +18,7 @@ from assembly.auth import get_assembly_or_404
 from assembly.clustering_runs import latest_run, result_of
 from assembly.db import get_session
 from assembly.models import Job, JobStatus, Statement
+from assembly.participation import visible
 
 bp = Blueprint("results", __name__)
 
@@ -67,6 +68,8 @@ def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
     for gid in range(k):
         reps = []
         for entry in result["top_repness"].get(str(gid), []):
+            if int(entry["tid"]) not in texts:
+                continue
             tid = str(entry["tid"])
             rep = st[tid]["repness"][str(gid)]
             agree = entry["repful-for"] == "agree"
@@ -82,14 +85,14 @@ def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
                        "colour": GROUP_COLOURS[gid % len(GROUP_COLOURS)], "reps": reps})
     consensus = {
         direction: [{"tid": e["tid"], "text": texts.get(int(e["tid"]), ""), "share": e["p-success"],
-                     "n": e["n-trials"]} for e in entries]
+                     "n": e["n-trials"]} for e in entries if int(e["tid"]) in texts]
         for direction, entries in result["consensus"].items()
     }
     uncertain = sorted(
         (
             {"tid": int(tid), "text": texts.get(int(tid), ""), "pass_rate": s["pass_rate"], "n": int(s["n_seen"])}
             for tid, s in st.items()
-            if s["n_seen"] >= UNCERTAIN_MIN_SEEN and not s["moderated_out"] and not s["meta"]
+            if int(tid) in texts and s["n_seen"] >= UNCERTAIN_MIN_SEEN and not s["moderated_out"] and not s["meta"]
         ),
         key=lambda e: (-e["pass_rate"], e["tid"]),
     )[:5]
@@ -107,7 +110,10 @@ def _context(slug: str) -> dict[str, Any]:
     ctx: dict[str, Any] = {"assembly": assembly, "run": run, "job": job, "JobStatus": JobStatus}
     if run is not None:
         result = result_of(run)
-        texts = dict(db.exec(select(Statement.tid, Statement.text).where(Statement.assembly_id == assembly.id)).all())
+        # Only statements open for voting: one rejected after the run must vanish from the page now,
+        # not at the next run.
+        statements = db.exec(select(Statement).where(Statement.assembly_id == assembly.id)).all()
+        texts = {s.tid: s.text for s in statements if visible(s, assembly)}
         ctx.update(summary=summarise(result, texts), points=map_points(result), colours=GROUP_COLOURS,
                    method=result["method"])
     return ctx

@@ -159,3 +159,17 @@ def test_api_results_include_the_newest_run(client, db):
     body = client.get("/api/assemblies/planted/results").get_json()["clustering"]
     assert body["run_id"] == run.id and body["vote_snapshot_hash"] == run.vote_snapshot_hash
     assert len(body["result"]["group_sizes"]) == 2 and len(body["result"]["participants"]) == 24
+
+
+def test_statement_rejected_after_the_run_leaves_the_results_page_at_once(client, db):
+    from assembly.models import Moderation, Statement
+
+    a, _truth = planted(db)
+    run_clustering(db, a, device="cpu")
+    assert "Statement number 8" in client.get("/a/planted/results").get_data(as_text=True)  # common ground
+    st = db.exec(select(Statement).where(Statement.assembly_id == a.id, Statement.tid == 8)).one()
+    st.moderation = Moderation.rejected
+    db.add(st)
+    db.commit()
+    html = client.get("/a/planted/results").get_data(as_text=True)
+    assert "Statement number 8" not in html and "Group A" in html
