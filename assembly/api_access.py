@@ -6,6 +6,8 @@ its assembly in one indexed query, and the session cookie is not read at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, request, session
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -65,7 +67,9 @@ def is_owner(db: Session, assembly: Assembly) -> bool:
     return fac is not None and assembly.owner_id == fac.id
 
 
-def participant_call(db: Session, slug: str, *, create: bool) -> tuple[Assembly, Participant | None]:
+def participant_call(
+    db: Session, slug: str, *, create: bool, before_create: Callable[[Assembly], object] | None = None
+) -> tuple[Assembly, Participant | None]:
     """(assembly, participant) for a participant call; a bad token is 401, a facilitator token 403.
 
     With `create`, a browser (cookie) caller without a participant yet is joined,
@@ -74,7 +78,8 @@ def participant_call(db: Session, slug: str, *, create: bool) -> tuple[Assembly,
     token = bearer_token()
     if token is None:
         assembly = get_assembly(db, slug)
-        return assembly, current_participant(db, assembly, create=create)
+        check = None if before_create is None else (lambda: before_create(assembly))
+        return assembly, current_participant(db, assembly, create=create, before_create=check)
     if not token.startswith(PARTICIPANT_TOKEN_PREFIX):
         if token.startswith(FACILITATOR_TOKEN_PREFIX):
             raise AssemblyError(
@@ -89,8 +94,10 @@ def participant_call(db: Session, slug: str, *, create: bool) -> tuple[Assembly,
     return assembly, participant
 
 
-def require_participant(db: Session, slug: str, *, create: bool) -> tuple[Assembly, Participant]:
-    assembly, participant = participant_call(db, slug, create=create)
+def require_participant(
+    db: Session, slug: str, *, create: bool, before_create: Callable[[Assembly], object] | None = None
+) -> tuple[Assembly, Participant]:
+    assembly, participant = participant_call(db, slug, create=create, before_create=before_create)
     if participant is None:
         abort(401, "join the assembly first (POST /api/assemblies/<slug>/participants) and send its token")
     return assembly, participant

@@ -23,6 +23,7 @@ from assembly.models import Assembly, Moderation, Participant, Statement
 from assembly.participation import (
     AssemblyError,
     add_statement,
+    check_statement,
     clean_statement_text,
     create_participant,
     find_duplicate,
@@ -185,7 +186,9 @@ def post_statements(path: SlugPath, body: StatementsIn):
         raise AssemblyError("participants add one statement at a time", 400)
     if items[0].is_meta:
         raise AssemblyError("only facilitators can mark a statement as meta", 403)
-    assembly, me = participant_call(db, path.slug, create=True)
+    assembly, me = participant_call(
+        db, path.slug, create=True, before_create=lambda a: check_statement(db, a, items[0].text)
+    )
     statement = add_statement(db, assembly, items[0].text, author=me)
     return {"statements": [statement_json(statement, me=me)]}, 201
 

@@ -13,7 +13,7 @@ from assembly.api_access import is_owner, participant_call, require_participant
 from assembly.clustering_runs import latest_run, result_of
 from assembly.db import get_session
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
-from assembly.participation import get_assembly, latest_votes, record_vote, visible
+from assembly.participation import check_vote, get_assembly, latest_votes, record_vote, visible
 from assembly.routing import next_statement, progress
 from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
 from assembly.security import limiter
@@ -58,7 +58,9 @@ def _votes_limit() -> str:
 def cast_vote(path: SlugPath, body: VoteIn):
     # Hot path: one query for participant + assembly, one for the statement, one insert, one commit.
     db = get_session()
-    assembly, me = require_participant(db, path.slug, create=True)
+    assembly, me = require_participant(
+        db, path.slug, create=True, before_create=lambda a: check_vote(db, a, body.tid, body.vote)
+    )
     vote = record_vote(db, assembly, me, body.tid, body.vote)
     return {"id": vote.id, "tid": body.tid, "vote": vote.value, "created_ms": vote.created_ms}, 201
 

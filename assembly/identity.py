@@ -8,6 +8,8 @@ first vote or statement, so page views do not inflate the participant count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import request, session
 from sqlmodel import Session
 
@@ -24,12 +26,20 @@ def _bearer() -> str | None:
     return None
 
 
-def current_participant(db: Session, assembly: Assembly, *, create: bool = False) -> Participant | None:
-    """The request's participant in `assembly`; with `create`, join them (xid from `?xid=` or the form)."""
+def current_participant(
+    db: Session, assembly: Assembly, *, create: bool = False, before_create: Callable[[], object] | None = None
+) -> Participant | None:
+    """The request's participant in `assembly`; with `create`, join them (xid from `?xid=` or the form).
+
+    `before_create` runs first when someone new would be joined (e.g. `check_vote`), so a
+    request that is going to be refused leaves no participant behind.
+    """
     token = _bearer() or (session.get("participants") or {}).get(assembly.slug)
     participant = participant_by_token(db, assembly, token)
     if participant is not None or not create:
         return participant
+    if before_create is not None:
+        before_create()
     xid = request.values.get("xid") or session.get("xids", {}).get(assembly.slug)
     participant = create_participant(db, assembly, xid=xid)
     if _bearer() is None:

@@ -34,7 +34,16 @@ from sqlmodel import Session, select
 from assembly.db import get_session
 from assembly.identity import current_participant
 from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement, XidAllow
-from assembly.participation import AssemblyError, add_statement, get_assembly, latest_votes, record_vote, visible
+from assembly.participation import (
+    AssemblyError,
+    add_statement,
+    check_statement,
+    check_vote,
+    get_assembly,
+    latest_votes,
+    record_vote,
+    visible,
+)
 from assembly.routing import next_statement, progress
 from assembly.security import limiter
 
@@ -254,7 +263,9 @@ def vote(slug: str):
     back_to_mine = request.form.get("back") == "mine"
     try:
         tid, value = parse_vote()
-        participant = current_participant(db, assembly, create=True)
+        participant = current_participant(
+            db, assembly, create=True, before_create=lambda: check_vote(db, assembly, tid, value)
+        )
         record_vote(db, assembly, participant, tid, value)
     except AssemblyError as e:
         return refuse(assembly, explain(e), e.status)
@@ -276,8 +287,11 @@ def add(slug: str):
     assembly = load_assembly(slug)
     db = get_session()
     try:
-        participant = current_participant(db, assembly, create=True)
-        statement = add_statement(db, assembly, request.form.get("text", ""), author=participant)
+        text = request.form.get("text", "")
+        participant = current_participant(
+            db, assembly, create=True, before_create=lambda: check_statement(db, assembly, text)
+        )
+        statement = add_statement(db, assembly, text, author=participant)
     except AssemblyError as e:
         return refuse(assembly, explain(e), e.status)
     if statement.moderation == Moderation.pending and assembly.strict_moderation:

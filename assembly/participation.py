@@ -79,7 +79,12 @@ def create_participant(session: Session, assembly: Assembly, xid: str | None = N
             select(Participant).where(Participant.assembly_id == assembly.id, Participant.xid == xid)
         ).first()
         if existing is not None:
-            return existing
+            # Where ids come from the facilitator's allow-list, the personal invite link is the
+            # credential (the same person on a second device). Elsewhere anyone can type any id,
+            # so handing back its participant would let them take over someone's votes.
+            if assembly.xid_required:
+                return existing
+            raise AssemblyError("someone has already joined with this id; continue on the device you joined with", 409)
     for _attempt in range(20):
         p = Participant(
             assembly_id=assembly.id,
@@ -115,6 +120,31 @@ class CastVote:
     created_ms: int
 
 
+MAX_ID = 2**63 - 1  # SQLite and PostgreSQL bigint; larger ids cannot exist and would overflow the driver
+
+
+def _votable(session: Session, assembly: Assembly, statement_tid: int, value: int, participant_id: int | None):
+    """The statement row a vote may go to, or AssemblyError; `participant_id` None for someone not yet joined."""
+    if not assembly.is_open:
+        raise AssemblyError("this assembly is closed to new votes", 409)
+    if isinstance(value, bool) or value not in VOTE_VALUES:
+        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)")
+    if isinstance(statement_tid, bool) or not isinstance(statement_tid, int) or not 0 <= statement_tid <= MAX_ID:
+        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404)
+    conn = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
+    statement = conn.execute(_VOTE_STATEMENT, {"assembly_id": assembly.id, "tid": statement_tid}).first()
+    if statement is None:
+        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404)
+    if not visible(statement, assembly) and (participant_id is None or statement.author_id != participant_id):
+        raise AssemblyError("this statement is not open for voting", 409)
+    return statement
+
+
+def check_vote(session: Session, assembly: Assembly, statement_tid: int, value: int) -> None:
+    """Raise AssemblyError if someone new could not cast this vote: run before joining them."""
+    _votable(session, assembly, statement_tid, value, None)
+
+
 def record_vote(
     session: Session, assembly: Assembly, participant: Participant, statement_tid: int, value: int
 ) -> CastVote:
@@ -122,21 +152,12 @@ def record_vote(
 
     One indexed lookup and one Core insert: the ORM unit of work would cost more than the write.
     """
-    if not assembly.is_open:
-        raise AssemblyError("this assembly is closed to new votes", 409)
-    if isinstance(value, bool) or value not in VOTE_VALUES:
-        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)")
     if participant.assembly_id != assembly.id:
         raise AssemblyError("participant does not belong to this assembly", 403)
-    conn = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
-    statement = conn.execute(_VOTE_STATEMENT, {"assembly_id": assembly.id, "tid": statement_tid}).first()
-    if statement is None:
-        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404)
-    if not visible(statement, assembly) and statement.author_id != participant.id:
-        raise AssemblyError("this statement is not open for voting", 409)
+    statement = _votable(session, assembly, statement_tid, value, participant.id)
     row = {"assembly_id": assembly.id, "participant_id": participant.id, "statement_id": statement.id,
            "value": value, "created_ms": now_ms()}
-    result = conn.execute(_INSERT_VOTE, row)
+    result = session.connection().execute(_INSERT_VOTE, row)
     session.commit()
     votes_changed.send(assembly)
     return CastVote(id=result.inserted_primary_key[0], **row)
@@ -172,6 +193,20 @@ def find_duplicate(session: Session, assembly: Assembly, text: str) -> Statement
     return None
 
 
+def check_statement(session: Session, assembly: Assembly, text: str, *, by_participant: bool = True) -> str:
+    """The cleaned text, or AssemblyError if it cannot be added: run before joining someone new."""
+    if by_participant:
+        if not assembly.is_open:
+            raise AssemblyError("this assembly is closed", 409)
+        if not assembly.participants_can_write:
+            raise AssemblyError("participants cannot add statements in this assembly", 403)
+    text = clean_statement_text(text, assembly.statement_max_length)
+    dup = find_duplicate(session, assembly, text)
+    if dup is not None:
+        raise AssemblyError(f"this statement is already in the assembly (#{dup.tid})", 409)
+    return text
+
+
 def add_statement(
     session: Session,
     assembly: Assembly,
@@ -182,15 +217,7 @@ def add_statement(
     moderation: Moderation | None = None,
 ) -> Statement:
     """Add a statement; a participant's own statement gets their agree vote, as in Polis."""
-    if author is not None:
-        if not assembly.is_open:
-            raise AssemblyError("this assembly is closed", 409)
-        if not assembly.participants_can_write:
-            raise AssemblyError("participants cannot add statements in this assembly", 403)
-    text = clean_statement_text(text, assembly.statement_max_length)
-    dup = find_duplicate(session, assembly, text)
-    if dup is not None:
-        raise AssemblyError(f"this statement is already in the assembly (#{dup.tid})", 409)
+    text = check_statement(session, assembly, text, by_participant=author is not None)
     if moderation is None:
         moderation = Moderation.pending if (assembly.strict_moderation and author is not None) else Moderation.accepted
     for _attempt in range(20):

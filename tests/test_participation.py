@@ -94,3 +94,19 @@ def test_xid_allow_list(db, assembly):
     assert err.value.status == 403
     a1 = create_participant(db, assembly, xid="alice")
     assert create_participant(db, assembly, xid="alice").id == a1.id
+
+
+def test_a_known_xid_cannot_be_claimed_where_ids_are_not_invitations(db, assembly):
+    first = create_participant(db, assembly, xid="alice@example.org")
+    with pytest.raises(AssemblyError) as err:
+        create_participant(db, assembly, xid="alice@example.org")
+    assert err.value.status == 409
+    assert first.token.startswith("pt_")
+
+
+@pytest.mark.parametrize("tid", [10**20, -1])
+def test_out_of_range_statement_ids_are_404_not_a_crash(db, assembly, tid):
+    p = create_participant(db, assembly)
+    with pytest.raises(AssemblyError) as err:
+        record_vote(db, assembly, p, tid, 1)
+    assert err.value.status == 404
