@@ -74,7 +74,7 @@ def moderation(slug: str):
     assembly = get_assembly_or_404(slug)
     state = _state_arg(request.args.get("state"))
     try:
-        page = max(int(request.args.get("page", "1")), 1)
+        page = min(max(int(request.args.get("page", "1")), 1), 10**9)  # an offset SQLite can hold
     except ValueError:
         abort(400, _("The page must be a number."))
     db = get_session()

@@ -13,6 +13,7 @@ from flask import Flask, current_app, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 csrf = CSRFProtect()
 
@@ -58,7 +59,17 @@ def _headers(response):
     return response
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in URLs, limited to what a database integer holds: a larger number is a 404, not a crash."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint registers its rules, so every <int:...> uses the bounded converter.
+    app.url_map.converters["int"] = BoundedInt
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
     app.before_request(_csrf_unless_bearer)

@@ -53,3 +53,24 @@ def test_closed_assembly_refuses_without_joining(client, db, assembly):
 def test_an_accepted_vote_still_joins_and_counts_once(client, db, assembly):
     assert client.post("/a/town/vote", data={"tid": "0", "value": "1"}).status_code in (302, 303)
     assert participants(db) == 1 and len(db.exec(select(Vote)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("post", f"/facilitate/town/statements/{10**20}/moderate", {"data": {"action": "accept"}}, 404),
+        ("get", f"/facilitate/town/moderation?page={10**20}", {}, 200),
+        ("patch", f"/api/assemblies/town/statements/{10**20}", {"json": {"moderation": "accepted"}}, 404),
+        ("get", f"/a/town/constitution/v/{10**20}", {}, 404),
+    ],
+)
+def test_huge_numbers_in_urls_are_not_a_crash(client, auth, db, assembly, method, path, kwargs, status):
+    from assembly.models import Assembly, Facilitator
+
+    owner = db.exec(select(Facilitator)).first()
+    town = db.exec(select(Assembly).where(Assembly.slug == "town")).one()
+    town.owner_id = owner.id
+    db.add(town)
+    db.commit()
+    auth.login()
+    assert getattr(client, method)(path, **kwargs).status_code == status
