@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlmodel import Session, select
 
-from assembly.models import Assembly
+from assembly.models import Assembly, Participant
 
 SLUG_MIN, SLUG_MAX = 3, 80
 LENGTH_MIN, LENGTH_MAX, LENGTH_DEFAULT = 20, 1000, 280
@@ -96,6 +96,10 @@ def _int_in_range(raw: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
+def _has_participants(db: Session, assembly: Assembly) -> bool:
+    return db.exec(select(Participant.id).where(Participant.assembly_id == assembly.id).limit(1)).first() is not None
+
+
 def parse_assembly_form(db: Session, form: Mapping[str, str], current: Assembly | None = None) -> AssemblyInput:
     """Validate the create/edit form; `current` is the assembly being edited (its own slug is not taken)."""
     out = AssemblyInput()
@@ -104,6 +108,10 @@ def parse_assembly_form(db: Session, form: Mapping[str, str], current: Assembly 
         other = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
         if other is not None and (current is None or other.id != current.id):
             error = _("Another assembly already uses this short name.")
+    if error is None and current is not None and slug != current.slug and _has_participants(db, current):
+        # Links already shared, and each browser's participant cookie, use the short name:
+        # renaming would send returning people to a new, empty identity and split their votes.
+        error = _("The short name cannot change once people have joined: their links use it.")
     out.values["slug"] = slug
     if error:
         out.errors["slug"] = error

@@ -357,3 +357,19 @@ def test_forms_need_a_csrf_token(tmp_path):
     with Session(app.extensions["assembly_engine"]) as db:
         assert db.exec(select(Assembly)).all() == []
     assert client.post("/facilitate/new", data={**VALID, "csrf_token": token}).status_code == 302
+
+
+def test_short_name_is_fixed_once_people_have_joined(client, auth, db, owned):
+    from assembly.participation import create_participant
+
+    auth.login()
+    create_participant(db, owned)
+    renamed = {**VALID, "slug": "budget-2027", "title": "City budget"}
+    response = client.post("/facilitate/budget/edit", data=renamed)
+    assert response.status_code == 400 and _errors(response.get_data(as_text=True)) == {"slug"}
+    assert "cannot change once people have joined" in response.get_data(as_text=True)
+    assert _get(db, "budget").title == "City budget"
+    # Other fields still save with the same short name.
+    kept = {**VALID, "slug": "budget", "title": "City budget 2027"}
+    assert client.post("/facilitate/budget/edit", data=kept).status_code == 302
+    assert _get(db, "budget").title == "City budget 2027"
