@@ -14,7 +14,7 @@ from assembly.clustering_runs import latest_run, result_of
 from assembly.db import get_session
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
 from assembly.participation import check_vote, get_assembly, latest_votes, record_vote, visible
-from assembly.routing import next_statement, progress
+from assembly.routing import next_with_progress
 from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
 from assembly.security import limiter
 
@@ -33,8 +33,7 @@ ANYONE = [*PARTICIPANT, {"facilitatorToken": []}, {}]
 def next_for_me(path: SlugPath):
     db = get_session()
     assembly, me = participant_call(db, path.slug, create=False)
-    voted, total = progress(db, assembly, me)
-    statement = next_statement(db, assembly, me) if assembly.is_open else None
+    statement, voted, total = next_with_progress(db, assembly, me, pick=assembly.is_open)
     out = None
     if statement is not None:
         out = {

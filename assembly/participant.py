@@ -44,7 +44,7 @@ from assembly.participation import (
     record_vote,
     visible,
 )
-from assembly.routing import next_statement, progress
+from assembly.routing import next_with_progress
 from assembly.security import limiter
 
 bp = Blueprint("participant", __name__)
@@ -126,8 +126,7 @@ def voting_context(db: Session, assembly: Assembly) -> dict:
     participant = current_participant(db, assembly)
     blocked = invitation_problem(db, assembly, participant)
     can_take_part = assembly.is_open and blocked is None
-    statement = next_statement(db, assembly, participant) if can_take_part else None
-    done, total = progress(db, assembly, participant)
+    statement, done, total = next_with_progress(db, assembly, participant, pick=can_take_part)
     return {
         "assembly": assembly,
         "participant": participant,

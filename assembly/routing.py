@@ -48,6 +48,37 @@ def voted_statement_ids(session: Session, participant: Participant | None) -> se
     return set(session.exec(select(Vote.statement_id).where(Vote.participant_id == participant.id).distinct()))
 
 
+def _pick(
+    session: Session,
+    assembly: Assembly,
+    participant: Participant | None,
+    statements: list[Statement],
+    done: set[int],
+    priorities: Mapping[int, float] | None,
+    rng: random.Random | None,
+) -> Statement | None:
+    rng = rng or random.Random()
+    if priorities is None:
+        priorities = stored_priorities(session, assembly.id)
+    candidates = [
+        s for s in statements
+        if s.id not in done and (participant is None or s.author_id != participant.id)
+    ]
+    if not candidates:
+        return None
+    # The vote counts (a GROUP BY over every vote) are needed only for statements the
+    # newest clustering run has no priority for: before the first run, or newer than it.
+    counts = None
+    weights = []
+    for s in candidates:
+        if priorities is not None and s.tid in priorities:
+            weights.append(max(float(priorities[s.tid]), 1e-9))
+        else:
+            counts = seen_counts(session, assembly.id) if counts is None else counts
+            weights.append(heuristic_weight(counts.get(s.id, 0), s.is_seed))
+    return rng.choices(candidates, weights=weights, k=1)[0]
+
+
 def next_statement(
     session: Session,
     assembly: Assembly,
@@ -60,28 +91,16 @@ def next_statement(
 
     `priorities` maps statement tid -> Polis priority; by default, those of the newest clustering run.
     """
-    rng = rng or random.Random()
-    if priorities is None:
-        priorities = stored_priorities(session, assembly.id)
-    done = voted_statement_ids(session, participant)
-    candidates = [
-        s for s in votable_statements(session, assembly)
-        if s.id not in done and (participant is None or s.author_id != participant.id)
-    ]
-    if not candidates:
-        return None
-    counts = seen_counts(session, assembly.id)
-    weights = []
-    for s in candidates:
-        if priorities is not None and s.tid in priorities:
-            weights.append(max(float(priorities[s.tid]), 1e-9))
-        else:
-            weights.append(heuristic_weight(counts.get(s.id, 0), s.is_seed))
-    return rng.choices(candidates, weights=weights, k=1)[0]
+    statements = votable_statements(session, assembly)
+    return _pick(session, assembly, participant, statements, voted_statement_ids(session, participant),
+                 priorities, rng)
 
 
-def progress(session: Session, assembly: Assembly, participant: Participant | None) -> tuple[int, int]:
-    """(statements this participant has voted on, statements open for voting)."""
-    total = votable_statements(session, assembly)
+def next_with_progress(
+    session: Session, assembly: Assembly, participant: Participant | None, *, pick: bool = True
+) -> tuple[Statement | None, int, int]:
+    """(next statement or None, statements voted on, statements open): one read serves the card and the bar."""
+    statements = votable_statements(session, assembly)
     done = voted_statement_ids(session, participant)
-    return sum(1 for s in total if s.id in done), len(total)
+    statement = _pick(session, assembly, participant, statements, done, None, None) if pick else None
+    return statement, sum(1 for s in statements if s.id in done), len(statements)
