@@ -108,9 +108,9 @@ def run_clustering(
     return run
 
 
-def schedule(app: Flask, assembly: Assembly) -> None:
-    """Recluster `assembly` in the background, debounced; never blocks the caller."""
-    assembly_id, device = assembly.id, app.config["CLUSTERING_DEVICE"]
+def schedule(app: Flask, assembly_id: int) -> None:
+    """Recluster assembly `assembly_id` in the background, debounced; never blocks the caller."""
+    device = app.config["CLUSTERING_DEVICE"]
 
     def work(db: Session, progress: Progress) -> str:
         # Several web workers may each schedule a run for the same burst; the later ones find
@@ -129,12 +129,12 @@ def schedule(app: Flask, assembly: Assembly) -> None:
     )
 
 
-def _on_votes_changed(assembly: Assembly) -> None:
+def _on_votes_changed(assembly_id: int) -> None:
     if not has_app_context():  # library use outside the app: nothing to schedule
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["CLUSTERING_AUTO"]:
-        schedule(app, assembly)
+        schedule(app, assembly_id)
 
 
 @click.command("cluster")

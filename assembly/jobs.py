@@ -28,7 +28,7 @@ Progress = Callable[[float, str], None]
 Work = Callable[[Session, Progress], str]
 
 def _owner() -> str:
-    # Recomputed lazily: gunicorn forks workers after import, so the pid changes.
+    # Recomputed lazily: a server may fork its workers after import, so the pid changes.
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

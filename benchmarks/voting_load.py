@@ -7,12 +7,13 @@ an acknowledgement for is reported as unacknowledged.
 
 The load generator is one asyncio process with a minimal HTTP/1.1 keep-alive
 client (one connection per voter, no retries, so the client never stores a vote
-twice); the server is
-gunicorn with --workers processes x --threads threads. Both share the machine's
-cores: see docs/benchmarks.md. Rate limits are switched off for the server
+twice); the server is granian, the production server (HTTP in Rust), or gunicorn
+for comparison (--server), with --workers processes x --threads threads. Both
+share the machine's cores: see docs/benchmarks.md. Rate limits are switched off for the server
 (RATELIMIT_ENABLED=0): they cap one participant at 60 votes a minute.
 
     python benchmarks/voting_load.py --seconds 20 --voters 32
+    python benchmarks/voting_load.py --server gunicorn --workers 4   # the peer, side by side
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--voters", type=int, default=32, help="simulated participants voting at once (default 32)")
     p.add_argument("--statements", type=int, default=1000, help="statements in the assembly (default 1000)")
     p.add_argument("--think-ms", type=float, default=0.0, help="pause of each voter between votes (default 0)")
-    p.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
-    p.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
+    p.add_argument("--server", choices=["granian", "gunicorn"], default="granian",
+                   help="WSGI server (default granian, as in production; gunicorn to compare)")
+    p.add_argument("--workers", type=int, default=2, help="server worker processes (default 2)")
+    p.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     p.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"],
-                   help="gunicorn worker class (default gthread: keeps connections alive)")
+                   help="gunicorn's worker class (default gthread: keeps connections alive)")
     p.add_argument("--synchronous", choices=["NORMAL", "FULL"], default="NORMAL", help="SQLite synchronous")
     p.add_argument("--gunicorn-config", type=Path, default=None,
                    help="extra gunicorn config file, e.g. with hooks that profile the workers")
@@ -89,6 +92,13 @@ def start_server(db: Path, port: int, args: argparse.Namespace) -> subprocess.Po
         "RATELIMIT_ENABLED": "0",
         "SQLITE_SYNCHRONOUS": args.synchronous,
     }
+    if args.server == "granian":
+        cmd = [
+            sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", str(args.workers),
+            "--blocking-threads", str(args.threads), "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--backlog", "2048", "--no-ws", "app:create_app",
+        ]
+        return subprocess.Popen(cmd, cwd=ROOT, env=env)
     cmd = [
         sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", args.worker_class,
         "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
@@ -273,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     check = check_db(db, result["acks"])
     lat = sorted(result["latencies"])
     acked = len(result["acks"])
-    print(f"server: gunicorn {args.workers} workers x {args.threads} threads ({args.worker_class}), SQLite WAL "
+    kind = "granian (wsgi)" if args.server == "granian" else f"gunicorn ({args.worker_class})"
+    print(f"server: {kind} {args.workers} workers x {args.threads} threads, SQLite WAL "
           f"synchronous={args.synchronous}; rate limits off; {args.statements} statements")
     print(f"load:   {args.voters} voters, think {args.think_ms:g} ms, {args.seconds:g} s; "
           f"joins: {args.voters} in {result['join_s'] * 1000:.0f} ms; cores: {os.cpu_count()}")

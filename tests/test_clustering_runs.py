@@ -93,7 +93,7 @@ def test_votes_trigger_one_debounced_background_run(app, db):
     # Another worker's run for the same votes finds them covered and skips.
     from assembly.clustering_runs import schedule
 
-    schedule(app, a)
+    schedule(app, a.id)
     app.extensions["jobs"].wait(60)
     second = db.exec(select(Job).where(Job.assembly_id == a.id).order_by(Job.id.desc())).first()
     assert second.status == JobStatus.done and second.message.startswith("up to date")

@@ -68,26 +68,28 @@ def wait_ready(base: str, alive, timeout: float = 30.0) -> None:
 
 @pytest.fixture
 def server(tmp_path):
-    """Base URL of gunicorn (2 worker processes x 4 threads) on loopback; werkzeug threaded as a fallback."""
+    """Base URL of granian, the production server (2 worker processes x 4 threads), on loopback;
+    werkzeug threaded as a fallback."""
     db_path = tmp_path / "concurrency.db"
     prepare(db_path)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": "concurrency",
            "RATELIMIT_ENABLED": "0"}
-    cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"]
+    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", "2",
+           "--blocking-threads", "4", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+           "--no-ws", "app:create_app"]
     proc = None
     try:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE)
         wait_ready(base, lambda: proc.poll() is None)
-        yield base, db_path, "gunicorn"
+        yield base, db_path, "granian"
     except (OSError, RuntimeError) as exc:
-        # gunicorn cannot run here (not installed, no fork): the same app on werkzeug's threaded server.
+        # granian cannot run here (not installed, no fork): the same app on werkzeug's threaded server.
         if proc is not None:
             proc.kill()
             _, err = proc.communicate(timeout=15)
-            print(f"gunicorn failed ({exc}): {err.decode(errors='replace')[-2000:]}", file=sys.stderr)
+            print(f"granian failed ({exc}): {err.decode(errors='replace')[-2000:]}", file=sys.stderr)
         proc = None
         port = free_port()
         base = f"http://127.0.0.1:{port}"

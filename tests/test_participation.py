@@ -13,6 +13,7 @@ from assembly.participation import (
     latest_votes,
     normalize_text,
     record_vote,
+    vote_by_token,
 )
 
 
@@ -110,3 +111,45 @@ def test_out_of_range_statement_ids_are_404_not_a_crash(db, assembly, tid):
     with pytest.raises(AssemblyError) as err:
         record_vote(db, assembly, p, tid, 1)
     assert err.value.status == 404
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("is_open", [True, False])
+@pytest.mark.parametrize("moderation", list(Moderation))
+@pytest.mark.parametrize("own", [False, True])
+def test_one_statement_vote_follows_the_same_rules_as_record_vote(db, assembly, strict, is_open, moderation, own):
+    """vote_by_token (the API's hot path) accepts exactly the votes record_vote accepts, and stores them alike."""
+    author, voter = create_participant(db, assembly), create_participant(db, assembly)
+    st = add_statement(db, assembly, "Buses every ten minutes", author=author)
+    st.moderation = moderation
+    assembly.strict_moderation, assembly.is_open = strict, is_open
+    db.add_all([st, assembly])
+    db.commit()
+    who = author if own else voter
+    before = db.exec(select(Vote)).all()
+    with db.get_bind().begin() as conn:
+        fast = vote_by_token(conn, assembly.slug, who.token, st.tid, -1)
+    try:
+        slow = record_vote(db, assembly, who, st.tid, -1)
+    except AssemblyError:
+        slow = None
+    assert (fast is None) == (slow is None)
+    if fast is not None:
+        stored = db.get(Vote, fast.id)
+        assert (stored.participant_id, stored.statement_id, stored.value, stored.created_ms) == (
+            who.id, st.id, -1, fast.created_ms)
+        assert fast.id != slow.id
+    assert len(db.exec(select(Vote)).all()) == len(before) + 2 * (fast is not None)
+
+
+def test_one_statement_vote_refuses_wrong_assembly_token_and_tid(db, assembly):
+    p = create_participant(db, assembly)
+    with db.get_bind().begin() as conn:
+        assert vote_by_token(conn, "elsewhere", p.token, 0, 1) is None
+        assert vote_by_token(conn, assembly.slug, "pt_unknown", 0, 1) is None
+        assert vote_by_token(conn, assembly.slug, p.token, 99, 1) is None
+        assert vote_by_token(conn, assembly.slug, p.token, 2**64, 1) is None
+        with pytest.raises(AssemblyError):
+            vote_by_token(conn, assembly.slug, p.token, 0, True)
+        assert vote_by_token(conn, assembly.slug, p.token, 0, 1) is not None
+    assert len(db.exec(select(Vote)).all()) == 1
