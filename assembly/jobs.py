@@ -5,7 +5,9 @@ numpy/torch that releases the GIL, the embedded default is one process, and a
 row per job in the `job` table lets every web worker show status and progress.
 A job whose process died is marked failed at the next start, so it is visible,
 not lost. Debouncing (`debounce`) coalesces a burst of votes into one run and
-never blocks the request that triggered it.
+never blocks the request that triggered it. Starting a job is a claim on its
+database row, so only one job of a kind runs per assembly at a time, even with
+several web workers hearing the same votes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from assembly.models import Job, JobStatus, utcnow
@@ -47,23 +50,38 @@ class JobRunner:
     def engine(self):
         return self.app.extensions["assembly_engine"]
 
-    def submit(self, kind: str, assembly_id: int | None, work: Work) -> int:
-        """Record a queued job, start it in a thread, return its id."""
-        with Session(self.engine) as db:
-            if not self._orphans_checked:
-                mark_orphans_failed(db)
-                self._orphans_checked = True
-            job = Job(kind=kind, assembly_id=assembly_id, owner=_owner())
-            db.add(job)
-            db.commit()
-            job_id = job.id
-        thread = threading.Thread(target=self._run, args=(job_id, work), name=f"job-{job_id}", daemon=True)
-        self.threads.append(thread)
-        thread.start()
-        return job_id
+    def submit(self, kind: str, assembly_id: int | None, work: Work) -> int | None:
+        """Claim and start a job in a thread and return its id; None while one of this kind runs for the assembly.
+
+        The claim is the row itself: it is inserted as running, and the partial unique
+        index on (kind, assembly_id) refuses a second running row, in any process.
+        """
+        for attempt in range(2):
+            with Session(self.engine) as db:
+                if not self._orphans_checked or attempt:
+                    mark_orphans_failed(db)  # a dead process's claim must not block forever
+                    self._orphans_checked = True
+                job = Job(kind=kind, assembly_id=assembly_id, owner=_owner(), status=JobStatus.running,
+                          started_at=utcnow())
+                db.add(job)
+                try:
+                    db.commit()
+                except IntegrityError:
+                    db.rollback()
+                    continue
+                job_id = job.id
+            thread = threading.Thread(target=self._run, args=(job_id, work), name=f"job-{job_id}", daemon=True)
+            self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+            thread.start()
+            return job_id
+        return None
 
     def debounce(self, key: str, delay_s: float, kind: str, assembly_id: int | None, work: Work) -> None:
-        """Run `work` once, `delay_s` after the first of a burst of calls with the same key."""
+        """Run `work` once, `delay_s` after the first of a burst of calls with the same key.
+
+        If the same job is already running (here or in another process), try again
+        `delay_s` later: the votes that scheduled this run are read by a run that starts after them.
+        """
         with self._lock:
             if key in self._timers:
                 return
@@ -75,7 +93,8 @@ class JobRunner:
                     self._timers.pop(key, None)
                     self._starting += 1
                 try:
-                    self.submit(kind, assembly_id, work)
+                    if self.submit(kind, assembly_id, work) is None:
+                        self.debounce(key, delay_s, kind, assembly_id, work)
                 finally:
                     with self._lock:
                         self._starting -= 1
@@ -87,10 +106,6 @@ class JobRunner:
 
     def _run(self, job_id: int, work: Work) -> None:
         with self.app.app_context(), Session(self.engine, expire_on_commit=False) as db:
-            job = db.get(Job, job_id)
-            job.status, job.started_at = JobStatus.running, utcnow()
-            db.add(job)
-            db.commit()
             last = [0.0]
 
             def progress(fraction: float, message: str = "") -> None:
@@ -106,18 +121,26 @@ class JobRunner:
                     pdb.commit()
 
             try:
-                message = work(db, progress)
+                outcome = (JobStatus.done, (work(db, progress) or "done")[:500], "")
             except Exception:
                 db.rollback()
-                job = db.get(Job, job_id)
-                job.status, job.error = JobStatus.failed, traceback.format_exc()[-4000:]
-                job.message = "failed"
-            else:
-                job = db.get(Job, job_id)
-                job.status, job.progress, job.message = JobStatus.done, 1.0, (message or "done")[:500]
-            job.finished_at = utcnow()
-            db.add(job)
-            db.commit()
+                outcome = (JobStatus.failed, "failed", traceback.format_exc()[-4000:])
+        self._finish(job_id, *outcome)
+
+    def _finish(self, job_id: int, status: JobStatus, message: str, error: str) -> None:
+        """Record the outcome, retrying: a row left 'running' by a live process would hold the claim."""
+        for attempt in range(5):
+            try:
+                with Session(self.engine) as db:
+                    job = db.get(Job, job_id)
+                    job.status, job.message, job.error, job.finished_at = status, message, error, utcnow()
+                    if status == JobStatus.done:
+                        job.progress = 1.0
+                    db.add(job)
+                    db.commit()
+                return
+            except OperationalError:  # e.g. the database stayed locked past the busy timeout
+                time.sleep(0.5 * (attempt + 1))
 
     def wait(self, timeout: float = 30.0) -> None:
         """Wait for pending debounced work and running threads (tests and the CLI)."""

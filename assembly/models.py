@@ -13,7 +13,7 @@ import enum
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -142,8 +142,17 @@ class Job(SQLModel, table=True):
     """A unit of background work (a clustering run, later training) with its progress.
 
     Kept in the database so any web worker can show its status, and so a job
-    whose process died is visible as failed instead of being lost.
+    whose process died is visible as failed instead of being lost. At most one
+    job of a kind runs per assembly at a time, across all processes: the partial
+    unique index below is the claim (several web workers hear the same votes).
     """
+
+    __table_args__ = (
+        Index(
+            "ix_job_one_running", "kind", "assembly_id", unique=True,
+            sqlite_where=text("status = 'running'"), postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40, index=True)
