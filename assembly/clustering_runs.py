@@ -4,6 +4,7 @@ The math is in `clustering/` (no Flask, no database); this module loads the
 latest-vote snapshot, calls it with the previous run as a warm start (so group
 labels stay stable), and stores the JSON result in `clusteringrun`. Routing,
 the results page, the Polis export and the constitution read the newest run.
+Background runs compute in a separate process (`assembly/clustering_process.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from assembly.clustering_process import ClusteringProcess, compute
 from assembly.jobs import Progress
 from assembly.models import Assembly, ClusteringRun, Vote
 from assembly.participation import AssemblyError, get_assembly, votes_changed
@@ -71,24 +73,28 @@ def groups_by_pid(db: Session, assembly_id: int) -> dict[int, int] | None:
 
 
 def run_clustering(
-    db: Session, assembly: Assembly, *, device: str = "auto", progress: Progress | None = None
+    db: Session,
+    assembly: Assembly,
+    *,
+    device: str = "auto",
+    progress: Progress | None = None,
+    process: ClusteringProcess | None = None,
 ) -> ClusteringRun:
-    """Cluster the assembly's latest votes, warm-started from the previous run, and store the result."""
-    from clustering import ClusterConfig, VoteMatrix, cluster
+    """Cluster the assembly's latest votes, warm-started from the previous run, and store the result.
 
+    With `process`, the computation runs there instead of in the calling thread.
+    """
     report = progress or (lambda _f, _m="": None)
     report(0.05, "reading votes")
     snap = load_snapshot(db, assembly.id)
     if snap.n_votes == 0:
         raise AssemblyError("nothing to cluster yet: this assembly has no votes", 409)
-    matrix = VoteMatrix.from_events(
-        snap.pids, snap.tids, snap.values, moderated_out=snap.rejected_tids.tolist(), meta=snap.meta_tids.tolist()
-    )
     previous = latest_run(db, assembly.id)
-    config = ClusterConfig(device=device, previous=None if previous is None else result_of(previous))
+    args = (snap.pids, snap.tids, snap.values, snap.rejected_tids, snap.meta_tids,
+            None if previous is None else result_of(previous), device)
     report(0.2, f"clustering {snap.n_participants} participants, {snap.n_votes} votes")
     started = time.perf_counter()
-    result = cluster(matrix, config)
+    result = compute(*args) if process is None else process.run(*args)
     seconds = time.perf_counter() - started
     report(0.9, "saving")
     run = ClusteringRun(
@@ -97,11 +103,11 @@ def run_clustering(
         n_participants=snap.n_participants,
         vote_snapshot_hash=snap.digest(),
         last_vote_id=snap.last_vote_id,
-        device=result.method["params"]["device"],
+        device=result["method"]["params"]["device"],
         seconds=seconds,
         # allow_nan=False: NaN is not JSON; a run that produced one fails visibly instead of
         # storing a result that browsers and strict parsers cannot read.
-        result_json=json.dumps(result.to_dict(), separators=(",", ":"), allow_nan=False),
+        result_json=json.dumps(result, separators=(",", ":"), allow_nan=False),
     )
     db.add(run)
     db.commit()
@@ -120,7 +126,8 @@ def schedule(app: Flask, assembly_id: int) -> None:
         if previous is not None and previous.last_vote_id >= newest:
             return f"up to date with run {previous.id}"
         target = db.get(Assembly, assembly_id)
-        run = run_clustering(db, target, device=device, progress=progress)
+        run = run_clustering(db, target, device=device, progress=progress,
+                             process=app.extensions["clustering_process"])
         groups = len(result_of(run)["group_sizes"])
         return f"{groups} groups from {run.n_participants} participants in {run.seconds:.2f} s"
 
@@ -163,5 +170,6 @@ def cluster_cmd(slug: str, device: str | None, as_json: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["clustering_process"] = ClusteringProcess()  # started by the first background run
     app.cli.add_command(cluster_cmd)
     votes_changed.connect(_on_votes_changed, weak=False)
