@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 POLIS_OPENDATA = Path(os.environ.get("POLIS_OPENDATA", ROOT.parent / "shared" / "polis-opendata"))
 CONVERSATIONS = sorted(p.name for p in POLIS_OPENDATA.iterdir() if p.is_dir()) if POLIS_OPENDATA.is_dir() else []
 
+# No background reclustering unless a test asks for it (test_clustering_runs does): a debounced run
+# that fires after its test ended would work on the database the next test is given.
+os.environ["CLUSTERING_AUTO"] = "0"
+
 FACILITATOR_EMAIL = "facilitator@example.org"
 FACILITATOR_PASSWORD = "correct horse battery"
 
@@ -49,8 +53,16 @@ def databases(tmp_path_factory):
 
 @pytest.fixture
 def database_url(databases) -> str:
-    """The URL of an empty database of the test's own."""
-    url = databases.acquire()
+    """A database of the test's own, for an app: migrate it with `upgrade()` (it may already be at head, empty)."""
+    url = databases.acquire(migrated=True)
+    yield url
+    databases.release(url)
+
+
+@pytest.fixture
+def empty_database_url(databases) -> str:
+    """A database of the test's own with no tables at all (for migration tests)."""
+    url = databases.acquire(migrated=False)
     yield url
     databases.release(url)
 
@@ -64,7 +76,6 @@ def app(database_url):
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
-        "CLUSTERING_AUTO": False,
     })
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"]) as db:

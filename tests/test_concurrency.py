@@ -74,8 +74,9 @@ def server(database_url):
     prepare(database_url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    # Background reclustering on, as in production: its job rows are writes that compete with the votes.
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency",
-           "RATELIMIT_ENABLED": "0"}
+           "RATELIMIT_ENABLED": "0", "CLUSTERING_AUTO": "1"}
     cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", "2",
            "--blocking-threads", "4", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
            "--no-ws", "app:create_app"]

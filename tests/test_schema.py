@@ -7,6 +7,7 @@ database made with `create_all`) assume. A column the migrations type differentl
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, inspect, select, text
@@ -15,20 +16,40 @@ from sqlmodel import SQLModel
 
 import assembly.models_constitution  # noqa: F401 - registers the constitution's table on the metadata
 from assembly.db import make_engine
-from assembly.migrate import upgrade
+from assembly.migrate import alembic_config, upgrade
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote, now_ms
 from assembly.participation import MAX_ID
 
 BIG = 2**63 - 1
 
 
-def test_migrated_schema_matches_the_models(database_url):
-    engine = make_engine(database_url)
-    upgrade(engine)
+def schema_diff(engine) -> list:
+    """What alembic would change to make the database match the models (nothing, when they agree)."""
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        return compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+
+
+def test_migrated_schema_matches_the_models(empty_database_url):
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    assert schema_diff(engine) == []
     engine.dispose()
-    assert diff == []
+
+
+def test_every_migration_downgrades_and_upgrades_again(empty_database_url):
+    """Down to nothing and back: no table, index or PostgreSQL enum type is left behind to trip the way up."""
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    if engine.dialect.name == "postgresql":
+        assert inspect(engine).get_enums() == []
+    upgrade(engine)
+    assert schema_diff(engine) == []
+    engine.dispose()
 
 
 def test_ids_numbers_and_timestamps_are_64_bit_in_the_models():
@@ -45,9 +66,9 @@ def test_ids_numbers_and_timestamps_are_64_bit_in_the_models():
     assert narrow == []
 
 
-def test_upgrade_keeps_rows_and_then_stores_64_bit_values(database_url):
+def test_upgrade_keeps_rows_and_then_stores_64_bit_values(empty_database_url):
     """A database made before 0005 keeps its rows; afterwards the largest values the code allows fit."""
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     upgrade(engine, "0004_one_running_job")
     with engine.begin() as conn:  # values a 32-bit column holds: all PostgreSQL could store before
         aid = conn.execute(insert(Assembly.__table__).values(
