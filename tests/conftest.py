@@ -16,7 +16,7 @@ from app import create_app
 from assembly.auth import create_facilitator
 from assembly.migrate import upgrade
 from assembly.models import Assembly
-from tests.databases import ON_POSTGRES, make_databases
+from tests.databases import make_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 POLIS_OPENDATA = Path(os.environ.get("POLIS_OPENDATA", ROOT.parent / "shared" / "polis-opendata"))
@@ -35,12 +35,6 @@ def need_shared() -> Path:
     if not POLIS_OPENDATA.is_dir():
         pytest.skip(f"real Polis exports not found at {POLIS_OPENDATA} (set POLIS_OPENDATA or clone beside shared/)")
     return POLIS_OPENDATA
-
-
-def need_sqlite(why: str) -> None:
-    """Skip the calling test, with the reason, on the PostgreSQL pass."""
-    if ON_POSTGRES:
-        pytest.skip(f"SQLite only: {why}")
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +70,7 @@ def app(database_url):
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "CLUSTERING_AUTO": False,
     })
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"]) as db:
