@@ -7,7 +7,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 5000
 export FLASK_APP := app
 
-.PHONY: setup run test lint browser clean messages
+.PHONY: setup run test test-postgres lint browser clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,11 +34,17 @@ run: setup
 	$(BIN)/flask demo
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## Set up and run the whole test suite (installs Debian's chromium for the browser test when missing)
+## Set up and run the whole test suite on SQLite, then the database tests on a throwaway PostgreSQL
+## (installs Debian's chromium and postgresql when missing; PostgreSQL is skipped, with the reason, where it cannot be had)
 test: setup
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
+	PYTHON=$(BIN)/python scripts/test_postgres.sh
+
+## Only the PostgreSQL pass (scripts/test_postgres.sh; pass pytest arguments with ARGS="tests/test_api.py -x")
+test-postgres: setup
+	PYTHON=$(BIN)/python scripts/test_postgres.sh $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

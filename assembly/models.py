@@ -13,8 +13,14 @@ import enum
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+# Ids, Polis numbers (tid, pid) and millisecond timestamps are 64-bit on every backend, as the code
+# bounds them (participation.MAX_ID, the <int:...> URL converter): BIGINT on PostgreSQL, whose INTEGER
+# is 32-bit. SQLite's INTEGER is already 64-bit, and an INTEGER PRIMARY KEY is the rowid that
+# autoincrements (a BIGINT one would not), so SQLite keeps INTEGER.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -37,7 +43,7 @@ VOTE_VALUES = (AGREE, PASS, DISAGREE)
 
 
 class Facilitator(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
     email: str = Field(index=True, unique=True, max_length=254)
     name: str = Field(default="", max_length=120)
     password_hash: str
@@ -47,8 +53,8 @@ class Facilitator(SQLModel, table=True):
 class ApiToken(SQLModel, table=True):
     """A facilitator's bearer token; only its SHA-256 is stored."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    facilitator_id: int = Field(foreign_key="facilitator.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    facilitator_id: int = Field(foreign_key="facilitator.id", sa_type=BigInt, index=True)
     name: str = Field(max_length=120)
     token_hash: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
@@ -57,7 +63,7 @@ class ApiToken(SQLModel, table=True):
 
 
 class Assembly(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
     slug: str = Field(index=True, unique=True, max_length=80)
     title: str = Field(max_length=200)
     question: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
@@ -69,7 +75,7 @@ class Assembly(SQLModel, table=True):
     is_open: bool = True
     # When true, only external ids on the allow-list may take part.
     xid_required: bool = False
-    owner_id: int | None = Field(default=None, foreign_key="facilitator.id")
+    owner_id: int | None = Field(default=None, foreign_key="facilitator.id", sa_type=BigInt)
     created_at: datetime = Field(default_factory=utcnow)
     # Polis export fields kept on import so a round trip preserves them.
     source: str = Field(default="", max_length=200)
@@ -82,9 +88,9 @@ class Participant(SQLModel, table=True):
         UniqueConstraint("assembly_id", "pid"),
         UniqueConstraint("assembly_id", "xid"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    assembly_id: int = Field(foreign_key="assembly.id", index=True)
-    pid: int
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
+    pid: int = Field(sa_type=BigInt)
     xid: str | None = Field(default=None, max_length=200)
     # Secret used as the participant cookie value and API token; never exported.
     token: str = Field(index=True, unique=True, max_length=64)
@@ -95,8 +101,8 @@ class XidAllow(SQLModel, table=True):
     """An external id allowed to take part in an assembly that requires one."""
 
     __table_args__ = (UniqueConstraint("assembly_id", "xid"),)
-    id: int | None = Field(default=None, primary_key=True)
-    assembly_id: int = Field(foreign_key="assembly.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
     xid: str = Field(max_length=200)
 
 
@@ -104,16 +110,16 @@ class Statement(SQLModel, table=True):
     """A statement (Polis 'comment'); `tid` is the per-assembly number Polis exports."""
 
     __table_args__ = (UniqueConstraint("assembly_id", "tid"),)
-    id: int | None = Field(default=None, primary_key=True)
-    assembly_id: int = Field(foreign_key="assembly.id", index=True)
-    tid: int
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
+    tid: int = Field(sa_type=BigInt)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    author_id: int | None = Field(default=None, foreign_key="participant.id")
+    author_id: int | None = Field(default=None, foreign_key="participant.id", sa_type=BigInt)
     is_seed: bool = False
     moderation: Moderation = Field(default=Moderation.accepted)
     is_meta: bool = False
     language: str = Field(default="", max_length=35)
-    created_ms: int = Field(default_factory=now_ms)
+    created_ms: int = Field(default_factory=now_ms, sa_type=BigInt)
 
 
 class Vote(SQLModel, table=True):
@@ -123,12 +129,12 @@ class Vote(SQLModel, table=True):
         Index("ix_vote_participant_statement", "participant_id", "statement_id"),
         Index("ix_vote_assembly_id", "assembly_id", "id"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    assembly_id: int = Field(foreign_key="assembly.id")
-    participant_id: int = Field(foreign_key="participant.id")
-    statement_id: int = Field(foreign_key="statement.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt)
+    participant_id: int = Field(foreign_key="participant.id", sa_type=BigInt)
+    statement_id: int = Field(foreign_key="statement.id", sa_type=BigInt, index=True)
     value: int
-    created_ms: int = Field(default_factory=now_ms)
+    created_ms: int = Field(default_factory=now_ms, sa_type=BigInt)
 
 
 class JobStatus(enum.StrEnum):
@@ -154,9 +160,9 @@ class Job(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
     kind: str = Field(max_length=40, index=True)
-    assembly_id: int | None = Field(default=None, foreign_key="assembly.id", index=True)
+    assembly_id: int | None = Field(default=None, foreign_key="assembly.id", sa_type=BigInt, index=True)
     status: JobStatus = Field(default=JobStatus.queued)
     progress: float = 0.0
     message: str = Field(default="", max_length=500)
@@ -170,14 +176,14 @@ class Job(SQLModel, table=True):
 class ClusteringRun(SQLModel, table=True):
     """One clustering of an assembly's votes: its inputs' fingerprint and the full result as JSON."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    assembly_id: int = Field(foreign_key="assembly.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     # Provenance: what was clustered (latest-vote count and a hash of the latest-vote set).
-    n_votes: int = 0
+    n_votes: int = Field(default=0, sa_type=BigInt)
     n_participants: int = 0
     vote_snapshot_hash: str = Field(default="", max_length=64)
-    last_vote_id: int = 0
+    last_vote_id: int = Field(default=0, sa_type=BigInt)
     device: str = Field(default="", max_length=20)
     seconds: float = 0.0
     result_json: str = Field(sa_column=Column(Text, nullable=False))

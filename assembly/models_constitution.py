@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Column, Text, UniqueConstraint, event, inspect
 from sqlmodel import Field, SQLModel
 
-from assembly.models import utcnow
+from assembly.models import BigInt, utcnow
 
 DRAFT, PUBLISHED, SUPERSEDED = "draft", "published", "superseded"
 
@@ -21,14 +21,14 @@ class ConstitutionVersion(SQLModel, table=True):
 
     __tablename__ = "constitution_version"
     __table_args__ = (UniqueConstraint("assembly_id", "number"),)
-    id: int | None = Field(default=None, primary_key=True)
-    assembly_id: int = Field(foreign_key="assembly.id", index=True)
-    number: int | None = None
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
+    number: int | None = Field(default=None, sa_type=BigInt)  # a URL may name any 64-bit number
     status: str = Field(default=DRAFT, max_length=16)
     document: str = Field(sa_column=Column(Text, nullable=False))
     content_hash: str = Field(default="", max_length=64)
     vote_snapshot_hash: str = Field(default="", max_length=64)
-    created_by: int | None = Field(default=None, foreign_key="facilitator.id")
+    created_by: int | None = Field(default=None, foreign_key="facilitator.id", sa_type=BigInt)
     created_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = None
 

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from blinker import Namespace
-from sqlalchemy import Connection, Integer, and_, bindparam, func, insert, or_
+from sqlalchemy import BigInteger, Connection, Integer, and_, bindparam, func, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -171,7 +171,7 @@ _VOTE_BY_TOKEN = (
     .from_select(
         ["assembly_id", "participant_id", "statement_id", "value", "created_ms"],
         select(Assembly.id, Participant.id, Statement.id, bindparam("value", type_=Integer),
-               bindparam("created_ms", type_=Integer))
+               bindparam("created_ms", type_=BigInteger))  # PostgreSQL casts to the type: INTEGER is 32-bit
         .select_from(Participant)
         .join(Assembly, Assembly.id == Participant.assembly_id)
         .join(Statement, Statement.assembly_id == Assembly.id)

@@ -121,6 +121,8 @@ def _read_table(path: Path, required: Iterable[str]) -> tuple[list[str], list[tu
                 elif row:
                     if len(row) != len(header):
                         raise PolisFormatError(label, start, f"expected {len(header)} fields, found {len(row)}")
+                    if any("\x00" in field for field in row):  # PostgreSQL text cannot hold it; no one types it
+                        raise PolisFormatError(label, start, "contains a NUL character (U+0000)")
                     rows.append((start, row))
                 start = reader.line_num + 1
     except UnicodeDecodeError as exc:

@@ -21,7 +21,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", str, "", "SQLAlchemy URL; empty means a SQLite file instance/assembly.db."),
+    Setting("DATABASE_URL", str, "",
+            "SQLAlchemy URL; empty means a SQLite file instance/assembly.db. "
+            "PostgreSQL: postgresql+psycopg://user:password@host/dbname (the postgres extra)."),
     Setting("SECRET_KEY", str, "", "Signs sessions and CSRF tokens; empty means a generated instance/secret_key file."),
     Setting("SQLITE_SYNCHRONOUS", str, "NORMAL", "SQLite PRAGMA synchronous in WAL mode (NORMAL or FULL)."),
     Setting("SQLITE_BUSY_TIMEOUT_MS", int, 10000, "How long a SQLite writer waits for the lock before failing."),

@@ -1,4 +1,8 @@
-"""Shared fixtures: an app on a fresh migrated SQLite file, its client, a facilitator, assemblies."""
+"""Shared fixtures: an app on a fresh migrated database, its client, a facilitator, assemblies.
+
+The database is a SQLite file, or a PostgreSQL database when TEST_DATABASE_URL is set
+(scripts/test_postgres.sh does that); see tests/databases.py.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,15 @@ from app import create_app
 from assembly.auth import create_facilitator
 from assembly.migrate import upgrade
 from assembly.models import Assembly
+from tests.databases import make_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 POLIS_OPENDATA = Path(os.environ.get("POLIS_OPENDATA", ROOT.parent / "shared" / "polis-opendata"))
 CONVERSATIONS = sorted(p.name for p in POLIS_OPENDATA.iterdir() if p.is_dir()) if POLIS_OPENDATA.is_dir() else []
+
+# No background reclustering unless a test asks for it (test_clustering_runs does): a debounced run
+# that fires after its test ended would work on the database the next test is given.
+os.environ["CLUSTERING_AUTO"] = "0"
 
 FACILITATOR_EMAIL = "facilitator@example.org"
 FACILITATOR_PASSWORD = "correct horse battery"
@@ -28,12 +37,36 @@ def need_shared() -> Path:
     return POLIS_OPENDATA
 
 
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    """This test process's source of fresh databases (SQLite files, or PostgreSQL databases)."""
+    pool = make_databases(tmp_path_factory.mktemp)
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def app(tmp_path):
-    """App on a migrated SQLite file, CSRF and rate limits off (tests of those turn them on)."""
+def database_url(databases) -> str:
+    """A database of the test's own, for an app: migrate it with `upgrade()` (it may already be at head, empty)."""
+    url = databases.acquire(migrated=True)
+    yield url
+    databases.release(url)
+
+
+@pytest.fixture
+def empty_database_url(databases) -> str:
+    """A database of the test's own with no tables at all (for migration tests)."""
+    url = databases.acquire(migrated=False)
+    yield url
+    databases.release(url)
+
+
+@pytest.fixture
+def app(database_url):
+    """App on a migrated database of its own, CSRF and rate limits off (tests of those turn them on)."""
     app = create_app({
         "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
@@ -42,7 +75,8 @@ def app(tmp_path):
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"]) as db:
         create_facilitator(db, FACILITATOR_EMAIL, FACILITATOR_PASSWORD, "Test Facilitator")
-    return app
+    yield app
+    app.extensions["assembly_engine"].dispose()  # its pooled connections would outlive the database
 
 
 @pytest.fixture

@@ -378,8 +378,8 @@ def test_results_count_latest_votes_and_hide_rejected_from_the_public(client, db
 # -- CSRF and rate limits ----------------------------------------------------------------------
 
 
-def make_app(tmp_path, **config):
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "k",
+def make_app(database_url, **config):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k",
                       "RATELIMIT_ENABLED": False, **config})
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"]) as db:
@@ -393,8 +393,8 @@ def make_app(tmp_path, **config):
     return app
 
 
-def test_cookie_posts_need_the_csrf_header_bearer_posts_do_not(tmp_path):
-    app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
+def test_cookie_posts_need_the_csrf_header_bearer_posts_do_not(database_url):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
     browser = app.test_client()
     token = browser.get("/api/csrf-token").json["csrf_token"]  # the browser now has a session cookie
     r = browser.post("/api/assemblies/town/votes", json={"tid": 0, "vote": 1})
@@ -412,8 +412,8 @@ def test_cookie_posts_need_the_csrf_header_bearer_posts_do_not(tmp_path):
         assert db.exec(select(func.count()).select_from(Vote)).one() == 2
 
 
-def test_vote_rate_limit_answers_429_json(tmp_path):
-    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_VOTES="2 per minute", WTF_CSRF_ENABLED=False)
+def test_vote_rate_limit_answers_429_json(database_url):
+    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_VOTES="2 per minute", WTF_CSRF_ENABLED=False)
     client = app.test_client()
     pt = client.post("/api/assemblies/town/participants").json["token"]
     codes = [client.post("/api/assemblies/town/votes", json={"tid": t, "vote": 1}, headers=bearer(pt)).status_code

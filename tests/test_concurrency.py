@@ -1,9 +1,9 @@
-"""Durability under concurrency: many voters against a real multi-process server on one SQLite file.
+"""Durability under concurrency: many voters against a real multi-process server on one database.
 
 The promise under test: a vote request answers 201 only after the vote is
 committed, so every acknowledged vote is in the database exactly once, and
-concurrent writers queue on SQLite's lock (WAL + busy timeout) instead of
-failing with 5xx.
+concurrent writers queue (on SQLite's lock with WAL + busy timeout, or on
+PostgreSQL's row locks and unique indexes) instead of failing with 5xx.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,9 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import text
 from sqlmodel import Session
 
 from app import create_app
+from assembly.db import make_engine
 from assembly.migrate import upgrade
 from assembly.models import Assembly, Statement
 
@@ -39,8 +40,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(db_path: Path) -> None:
-    app = create_app({"DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": "concurrency"})
+def prepare(database_url: str) -> None:
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "concurrency"})
     engine = app.extensions["assembly_engine"]
     upgrade(engine)
     with Session(engine) as db:
@@ -67,15 +68,15 @@ def wait_ready(base: str, alive, timeout: float = 30.0) -> None:
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(database_url):
     """Base URL of granian, the production server (2 worker processes x 4 threads), on loopback;
     werkzeug threaded as a fallback."""
-    db_path = tmp_path / "concurrency.db"
-    prepare(db_path)
+    prepare(database_url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": "concurrency",
-           "RATELIMIT_ENABLED": "0"}
+    # Background reclustering on, as in production: its job rows are writes that compete with the votes.
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency",
+           "RATELIMIT_ENABLED": "0", "CLUSTERING_AUTO": "1"}
     cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", "2",
            "--blocking-threads", "4", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
            "--no-ws", "app:create_app"]
@@ -83,7 +84,7 @@ def server(tmp_path):
     try:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE)
         wait_ready(base, lambda: proc.poll() is None)
-        yield base, db_path, "granian"
+        yield base, database_url, "granian"
     except (OSError, RuntimeError) as exc:
         # granian cannot run here (not installed, no fork): the same app on werkzeug's threaded server.
         if proc is not None:
@@ -95,14 +96,15 @@ def server(tmp_path):
         base = f"http://127.0.0.1:{port}"
         from werkzeug.serving import make_server
 
-        app = create_app({"DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": "concurrency",
+        app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "concurrency",
                           "RATELIMIT_ENABLED": False})
         httpd = make_server("127.0.0.1", port, app, threaded=True)
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
         wait_ready(base, thread.is_alive)
-        yield base, db_path, "werkzeug"
+        yield base, database_url, "werkzeug"
         httpd.shutdown()
+        app.extensions["assembly_engine"].dispose()
     finally:
         if proc is not None:
             proc.terminate()
@@ -134,7 +136,7 @@ def voter(base: str, start: threading.Barrier, seed: int) -> tuple[str, int, lis
 
 
 def test_every_acknowledged_vote_is_stored_exactly_once(server):
-    base, db_path, kind = server
+    base, database_url, kind = server
     start = threading.Barrier(VOTERS)
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=VOTERS) as pool:
@@ -146,12 +148,13 @@ def test_every_acknowledged_vote_is_stored_exactly_once(server):
     assert others == [], f"non-201 outcomes on {kind}: {others[:5]}"
     assert sorted(pid for _, pid, _, _ in results) == list(range(VOTERS)), "concurrent joins got distinct pids"
 
-    con = sqlite3.connect(db_path)
-    token_to_id = dict(con.execute("SELECT token, id FROM participant"))
-    tid_to_id = dict(con.execute("SELECT tid, id FROM statement"))
-    rows = {vid: (p, s, v) for vid, p, s, v in con.execute(
-        "SELECT id, participant_id, statement_id, value FROM vote")}
-    con.close()
+    engine = make_engine(database_url)  # read back on an engine of our own, not through the server under test
+    with engine.connect() as con:
+        token_to_id = dict(con.execute(text("SELECT token, id FROM participant")).all())
+        tid_to_id = dict(con.execute(text("SELECT tid, id FROM statement")).all())
+        rows = {vid: (p, s, v) for vid, p, s, v in con.execute(
+            text("SELECT id, participant_id, statement_id, value FROM vote"))}
+    engine.dispose()
 
     acknowledged = {
         vid: (token_to_id[token], tid_to_id[tid], value)

@@ -25,17 +25,20 @@ SCHEMA = json.loads((ROOT / "docs" / "constitution.schema.json").read_text())
 
 
 @pytest.fixture(scope="module", params=[("vtaiwan.uberx", "zh-Hant-TW"), ("brexit-consensus", "en")])
-def built(request, tmp_path_factory):
+def built(request, databases):
     """(export folder, exported document, markdown) for one conversation, published as version 1."""
     folder = need_shared() / request.param[0]
-    tmp = tmp_path_factory.mktemp("polis")
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp / 'c.db'}", "SECRET_KEY": "t"})
+    url = databases.acquire()
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t"})
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"], expire_on_commit=False) as db:
         a = load_polis(db, folder, "conv", request.param[1])
         groups, info = groups_from_polis_export(db, a, folder)
         version = publish(db, build_draft(db, a, groups, info))
-        return folder, json.loads(to_json(version)), to_markdown(version)
+        out = folder, json.loads(to_json(version)), to_markdown(version)
+    app.extensions["assembly_engine"].dispose()
+    databases.release(url)
+    return out
 
 
 def recount(folder):

@@ -182,8 +182,8 @@ def test_publish_is_immutable_and_new_votes_make_a_new_draft(app, client, db, dr
     assert client.get("/a/nowhere/constitution").status_code == 404
 
 
-def test_forms_need_csrf(tmp_path):
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "SECRET_KEY": "t",
+def test_forms_need_csrf(database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
                       "RATELIMIT_ENABLED": False})
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"], expire_on_commit=False) as db:

@@ -78,14 +78,15 @@ def _snapshot(db, slug: str) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def shared_app(tmp_path_factory):
+def shared_app(databases):
     """One app for the read-only and refused-request tests: an owner, another facilitator, "budget".
 
     Module-scoped because these requests must change nothing (each test checks that), and building
     an app with password hashes per case would dominate the run time.
     """
+    url = databases.acquire()
     app = create_app({"TESTING": True, "SECRET_KEY": "k", "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('fac') / 'shared.db'}"})
+                      "DATABASE_URL": url})
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"], expire_on_commit=False) as db:
         owner = create_facilitator(db, FACILITATOR_EMAIL, "a long enough password")
@@ -95,7 +96,9 @@ def shared_app(tmp_path_factory):
         db.commit()
         add_statement(db, a, "Fund the buses.", is_seed=True)
     app.config["_ids"] = {"owner": owner.id, "other": other.id}
-    return app
+    yield app
+    app.extensions["assembly_engine"].dispose()
+    databases.release(url)
 
 
 @pytest.fixture
@@ -342,8 +345,8 @@ def test_user_text_is_escaped_on_every_page(client, auth, db, owned):
     assert "&lt;script&gt;" in row and XSS not in row
 
 
-def test_forms_need_a_csrf_token(tmp_path):
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'csrf.db'}", "SECRET_KEY": "k",
+def test_forms_need_a_csrf_token(database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k",
                       "RATELIMIT_ENABLED": False})
     upgrade(app.extensions["assembly_engine"])
     client = app.test_client()

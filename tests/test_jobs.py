@@ -67,11 +67,11 @@ def test_debounce_coalesces_a_burst_into_one_run(app):
     assert calls == [1]
 
 
-def test_one_job_of_a_kind_per_assembly_runs_at_a_time_across_runners(tmp_path, assembly):
+def test_one_job_of_a_kind_per_assembly_runs_at_a_time_across_runners(app, assembly):
     """Two apps on one database stand for two web workers: their debounced runs never overlap."""
     from app import create_app
 
-    url = f"sqlite:///{tmp_path / 'test.db'}"
+    url = app.config["DATABASE_URL"]
     runners = [create_app({"DATABASE_URL": url, "SECRET_KEY": "t"}).extensions["jobs"] for _ in range(2)]
     lock, running, overlaps, runs = threading.Lock(), [0], [], []
 

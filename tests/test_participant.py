@@ -257,9 +257,9 @@ def test_user_text_is_escaped(client, db, assembly):
     assert "&lt;img src=x" in mine and "<img" not in mine
 
 
-def make_app(tmp_path, **config):
+def make_app(database_url, **config):
     app = create_app({
-        "TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "test-secret",
+        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, **config,
     })
     upgrade(app.extensions["assembly_engine"])
@@ -272,8 +272,8 @@ def make_app(tmp_path, **config):
     return app
 
 
-def test_csrf_token_is_required_for_votes(tmp_path):
-    client = make_app(tmp_path, WTF_CSRF_ENABLED=True).test_client()
+def test_csrf_token_is_required_for_votes(database_url):
+    client = make_app(database_url, WTF_CSRF_ENABLED=True).test_client()
     html = client.get("/a/town").text
     r = client.post("/a/town/vote", data={"tid": "0", "value": "1"})
     assert r.status_code == 400 and "This page has expired" in r.text
@@ -285,9 +285,9 @@ def test_csrf_token_is_required_for_votes(tmp_path):
     assert r.status_code == 200
 
 
-def test_rate_limit_answers_429_with_a_friendly_message(tmp_path):
+def test_rate_limit_answers_429_with_a_friendly_message(database_url):
     limits = {"RATELIMIT_VOTES": "2 per minute", "RATELIMIT_STATEMENTS": "1 per minute"}
-    app = make_app(tmp_path, RATELIMIT_ENABLED=True, **limits)
+    app = make_app(database_url, RATELIMIT_ENABLED=True, **limits)
     client = app.test_client()
     # The first vote is counted against the address (no participant yet), the next ones against
     # the participant, so a classroom behind one address shares only first votes.

@@ -143,6 +143,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_statement_assembly_id'))
 
     op.drop_table('statement')
+    # PostgreSQL keeps an enum type after its table is dropped; upgrading again would fail to create it.
+    sa.Enum(name='moderation').drop(op.get_bind(), checkfirst=True)
     with op.batch_alter_table('xidallow', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_xidallow_assembly_id'))
 

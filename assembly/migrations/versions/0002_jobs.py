@@ -64,6 +64,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_job_assembly_id'))
 
     op.drop_table('job')
+    # PostgreSQL keeps an enum type after its table is dropped; upgrading again would fail to create it.
+    sa.Enum(name='jobstatus').drop(op.get_bind(), checkfirst=True)
     with op.batch_alter_table('clusteringrun', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_clusteringrun_assembly_id'))
 
