@@ -164,3 +164,39 @@ def test_every_acknowledged_vote_is_stored_exactly_once(server):
     assert total_acks == VOTERS * VOTES_EACH
     assert len(acknowledged) == total_acks, "two acknowledgements named the same vote id"
     assert rows == acknowledged, f"database differs from acknowledgements on {kind} ({elapsed:.1f} s)"
+
+
+def test_server_with_a_clustering_process_stops_on_sigterm(database_url):
+    """A worker whose background recluster started a clustering process still exits when told to.
+
+    (granian's workers are multiprocessing children: without the pool's finalizer they waited forever.)
+    """
+    prepare(database_url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency", "RATELIMIT_ENABLED": "0",
+           "CLUSTERING_AUTO": "1", "CLUSTERING_DEBOUNCE_S": "0.2"}
+    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", "1",
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-ws", "app:create_app"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        try:
+            wait_ready(base, lambda: proc.poll() is None)
+        except RuntimeError as exc:
+            pytest.skip(f"granian cannot run here: {exc}")
+        with requests.Session() as http:
+            token = http.post(f"{base}/api/assemblies/busy/participants", json={}, timeout=30).json()["token"]
+            http.headers["Authorization"] = f"Bearer {token}"
+            for tid in range(3):
+                assert http.post(f"{base}/api/assemblies/busy/votes", json={"tid": tid, "vote": 1},
+                                 timeout=30).status_code == 201
+            deadline = time.monotonic() + 60
+            while http.get(f"{base}/api/assemblies/busy/results", timeout=30).json()["clustering"] is None:
+                assert time.monotonic() < deadline, "the background recluster did not store a run"
+                time.sleep(0.2)
+        proc.terminate()
+        assert proc.wait(timeout=20) is not None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
