@@ -7,7 +7,7 @@ then the browser's Accept-Language, then BABEL_DEFAULT_LOCALE.
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale
 
 # Babel locale id -> label shown in the language switcher.
@@ -26,7 +26,9 @@ def to_locale(tag: str | None) -> str | None:
     return None
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
+    if not has_request_context():  # a CLI command or job in an app context: BABEL_DEFAULT_LOCALE (English)
+        return None
     asked = to_locale(request.args.get("lang"))
     if asked:
         session["lang"] = asked

@@ -9,8 +9,6 @@ lets 4xx responses swap), a plain POST gets the page again with the message.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import (
@@ -57,45 +55,6 @@ VOTE_CHOICES = {
 }
 
 STATEMENT_FLASH = "statement"  # flash category shown inside the write form, not at the top of the page
-
-# The rules in assembly.participation answer in English; participants read these instead.
-# Each pattern matches one of its messages in full; unknown messages are shown as they are.
-_EXPLAIN: list[tuple[re.Pattern[str], Callable[[dict[str, str]], str]]] = [
-    (re.compile(r"a statement can be at most (?P<max>\d+) characters \(this one has (?P<n>\d+)\)"),
-     lambda m: _("Your statement has %(n)s characters; the limit is %(max)s. Please shorten it.", **m)),
-    (re.compile(r"this statement is already in the assembly \(#(?P<tid>\d+)\)"),
-     lambda m: _("This statement is already in the assembly (#%(tid)s). Please write something new.", **m)),
-    (re.compile(r"a statement cannot be empty|statement text must be a string"),
-     lambda m: _("Please write your statement first.")),
-    (re.compile(r"this assembly is closed( to new votes)?"),
-     lambda m: _("This assembly is closed. Votes and statements are no longer accepted.")),
-    (re.compile(r"participants cannot add statements in this assembly"),
-     lambda m: _("Participants cannot add statements in this assembly.")),
-    (re.compile(r"this assembly is by invitation; your link has no valid id"),
-     lambda m: _("This assembly is by invitation only. Please open the personal link you were sent.")),
-    (re.compile(r"an external id \(xid\) must be 1 to 200 characters"),
-     lambda m: _("Your invitation link is not valid. Please open the personal link you were sent.")),
-    (re.compile(r"a vote is 1 \(agree\), -1 \(disagree\) or 0 \(pass\)"),
-     lambda m: _("Please choose Agree, Disagree or Pass.")),
-    (re.compile(r"no statement -?\d+ in this assembly"),
-     lambda m: _("That statement does not exist in this assembly.")),
-    (re.compile(r"this statement is not open for voting"),
-     lambda m: _("That statement is no longer open for voting.")),
-    (re.compile(r"no assembly .*"),
-     lambda m: _("There is no assembly at this address. Please check the link.")),
-    (re.compile(r"too many .* at once; please try again"),
-     lambda m: _("Many people are taking part right now. Please try again in a moment.")),
-]
-
-
-def explain(error: AssemblyError) -> str:
-    """The participant-facing, translated message for a refused action."""
-    for pattern, message in _EXPLAIN:
-        match = pattern.fullmatch(error.message)
-        if match:
-            return message(match.groupdict())
-    return error.message
-
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
@@ -221,7 +180,8 @@ def parse_vote() -> tuple[int, int]:
         tid = int(request.form.get("tid", ""))
         value = int(request.form.get("value", ""))
     except ValueError:
-        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)") from None
+        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)",
+                            explain=lazy_gettext("Please choose Agree, Disagree or Pass.")) from None
     return tid, value
 
 
@@ -267,7 +227,7 @@ def vote(slug: str):
         )
         record_vote(db, assembly, participant, tid, value)
     except AssemblyError as e:
-        return refuse(assembly, explain(e), e.status)
+        return refuse(assembly, e.explanation, e.status)
     if not is_htmx():
         if back_to_mine:
             return redirect(url_for(".votes", slug=slug))
@@ -292,7 +252,7 @@ def add(slug: str):
         )
         statement = add_statement(db, assembly, text, author=participant)
     except AssemblyError as e:
-        return refuse(assembly, explain(e), e.status)
+        return refuse(assembly, e.explanation, e.status)
     if statement.moderation == Moderation.pending and assembly.strict_moderation:
         message = _("Thank you! A facilitator will review your statement before others can vote on it.")
     else:
@@ -313,7 +273,7 @@ def votes(slug: str):
 @bp.errorhandler(AssemblyError)
 def assembly_error(e: AssemblyError):
     """An unknown assembly and the like: a page that says what went wrong."""
-    return render_template("participant/error.html", message=explain(e)), e.status
+    return render_template("participant/error.html", message=e.explanation), e.status
 
 
 @bp.errorhandler(429)

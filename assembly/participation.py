@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from blinker import Namespace
+from flask_babel import LazyString, lazy_gettext
 from sqlalchemy import BigInteger, Connection, Integer, and_, bindparam, func, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -26,18 +27,39 @@ votes_changed = _signals.signal("votes-changed")
 
 
 class AssemblyError(ValueError):
-    """A request that cannot be honoured; `status` is the HTTP status to answer with."""
+    """A request that cannot be honoured; `status` is the HTTP status to answer with.
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    `message` is the terse English the JSON API returns (clients match on it, so it stays
+    stable). `explain`, given where the error is raised, is what a participant reads on the
+    HTML pages: usually a `lazy_gettext`, so it is translated into the request's language
+    only when shown (and falls back to English outside a request).
+    """
+
+    def __init__(self, message: str, status: int = 400, *, explain: str | LazyString | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.explain = explain
+
+    @property
+    def explanation(self) -> str:
+        """The participant-facing sentence in the current language; the message when there is none."""
+        return self.message if self.explain is None else str(self.explain)
+
+
+# Participant-facing sentences used by more than one refusal. Lazy: translated when shown.
+_CLOSED = lazy_gettext("This assembly is closed. Votes and statements are no longer accepted.")
+_CHOOSE_VOTE = lazy_gettext("Please choose Agree, Disagree or Pass.")
+_NO_STATEMENT = lazy_gettext("That statement does not exist in this assembly.")
+_WRITE_FIRST = lazy_gettext("Please write your statement first.")
+_BUSY = lazy_gettext("Many people are taking part right now. Please try again in a moment.")
 
 
 def get_assembly(session: Session, slug: str) -> Assembly:
     assembly = session.exec(select(Assembly).where(Assembly.slug == slug)).first()
     if assembly is None:
-        raise AssemblyError(f"no assembly {slug!r}", 404)
+        raise AssemblyError(f"no assembly {slug!r}", 404, explain=lazy_gettext(
+            "There is no assembly at this address. Please check the link."))
     return assembly
 
 
@@ -67,13 +89,20 @@ def create_participant(session: Session, assembly: Assembly, xid: str | None = N
     if xid is not None:
         xid = xid.strip()
         if not xid or len(xid) > 200:
-            raise AssemblyError("an external id (xid) must be 1 to 200 characters")
+            raise AssemblyError("an external id (xid) must be 1 to 200 characters", explain=lazy_gettext(
+                "Your invitation link is not valid. Please open the personal link you were sent."))
     if assembly.xid_required:
         allowed = xid is not None and session.exec(
             select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)
         ).first()
         if not allowed:
-            raise AssemblyError("this assembly is by invitation; your link has no valid id", 403)
+            if xid is None:
+                explain = lazy_gettext(
+                    "This assembly is by invitation only. Please open the personal link you were sent.")
+            else:
+                explain = lazy_gettext(
+                    "Your invitation link is not valid for this assembly. Please check the link you were sent.")
+            raise AssemblyError("this assembly is by invitation; your link has no valid id", 403, explain=explain)
     if xid is not None:
         existing = session.exec(
             select(Participant).where(Participant.assembly_id == assembly.id, Participant.xid == xid)
@@ -84,7 +113,10 @@ def create_participant(session: Session, assembly: Assembly, xid: str | None = N
             # so handing back its participant would let them take over someone's votes.
             if assembly.xid_required:
                 return existing
-            raise AssemblyError("someone has already joined with this id; continue on the device you joined with", 409)
+            raise AssemblyError(
+                "someone has already joined with this id; continue on the device you joined with", 409,
+                explain=lazy_gettext("Someone has already taken part with this personal link. "
+                                     "Please continue on the device you first used."))
     for _attempt in range(20):
         p = Participant(
             assembly_id=assembly.id,
@@ -98,7 +130,7 @@ def create_participant(session: Session, assembly: Assembly, xid: str | None = N
             return p
         except IntegrityError:
             session.rollback()
-    raise AssemblyError("too many people joined at once; please try again", 503)
+    raise AssemblyError("too many people joined at once; please try again", 503, explain=_BUSY)
 
 
 # Built once: the vote path is the hottest in the app, and building a query costs more than running it.
@@ -126,17 +158,18 @@ MAX_ID = 2**63 - 1  # SQLite and PostgreSQL bigint; larger ids cannot exist and 
 def _votable(session: Session, assembly: Assembly, statement_tid: int, value: int, participant_id: int | None):
     """The statement row a vote may go to, or AssemblyError; `participant_id` None for someone not yet joined."""
     if not assembly.is_open:
-        raise AssemblyError("this assembly is closed to new votes", 409)
+        raise AssemblyError("this assembly is closed to new votes", 409, explain=_CLOSED)
     if isinstance(value, bool) or value not in VOTE_VALUES:
-        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)")
+        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)", explain=_CHOOSE_VOTE)
     if isinstance(statement_tid, bool) or not isinstance(statement_tid, int) or not 0 <= statement_tid <= MAX_ID:
-        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404)
+        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404, explain=_NO_STATEMENT)
     conn = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
     statement = conn.execute(_VOTE_STATEMENT, {"assembly_id": assembly.id, "tid": statement_tid}).first()
     if statement is None:
-        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404)
+        raise AssemblyError(f"no statement {statement_tid} in this assembly", 404, explain=_NO_STATEMENT)
     if not visible(statement, assembly) and (participant_id is None or statement.author_id != participant_id):
-        raise AssemblyError("this statement is not open for voting", 409)
+        raise AssemblyError("this statement is not open for voting", 409, explain=lazy_gettext(
+            "That statement is no longer open for voting."))
     return statement
 
 
@@ -229,12 +262,15 @@ def normalize_text(text: str) -> str:
 def clean_statement_text(text: str, max_length: int) -> str:
     """Strip and collapse whitespace; reject empty and over-long text."""
     if not isinstance(text, str):
-        raise AssemblyError("statement text must be a string")
+        raise AssemblyError("statement text must be a string", explain=_WRITE_FIRST)
     text = _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
     if not text:
-        raise AssemblyError("a statement cannot be empty")
+        raise AssemblyError("a statement cannot be empty", explain=_WRITE_FIRST)
     if len(text) > max_length:
-        raise AssemblyError(f"a statement can be at most {max_length} characters (this one has {len(text)})")
+        raise AssemblyError(
+            f"a statement can be at most {max_length} characters (this one has {len(text)})",
+            explain=lazy_gettext("Your statement has %(n)s characters; the limit is %(max)s. Please shorten it.",
+                                 n=len(text), max=max_length))
     return text
 
 
@@ -250,13 +286,15 @@ def check_statement(session: Session, assembly: Assembly, text: str, *, by_parti
     """The cleaned text, or AssemblyError if it cannot be added: run before joining someone new."""
     if by_participant:
         if not assembly.is_open:
-            raise AssemblyError("this assembly is closed", 409)
+            raise AssemblyError("this assembly is closed", 409, explain=_CLOSED)
         if not assembly.participants_can_write:
-            raise AssemblyError("participants cannot add statements in this assembly", 403)
+            raise AssemblyError("participants cannot add statements in this assembly", 403, explain=lazy_gettext(
+                "Participants cannot add statements in this assembly."))
     text = clean_statement_text(text, assembly.statement_max_length)
     dup = find_duplicate(session, assembly, text)
     if dup is not None:
-        raise AssemblyError(f"this statement is already in the assembly (#{dup.tid})", 409)
+        raise AssemblyError(f"this statement is already in the assembly (#{dup.tid})", 409, explain=lazy_gettext(
+            "This statement is already in the assembly (#%(tid)s). Please write something new.", tid=dup.tid))
     return text
 
 
@@ -293,7 +331,7 @@ def add_statement(
             return st
         except IntegrityError:
             session.rollback()
-    raise AssemblyError("too many statements were added at once; please try again", 503)
+    raise AssemblyError("too many statements were added at once; please try again", 503, explain=_BUSY)
 
 
 def latest_votes(session: Session, assembly_id: int, participant_id: int | None = None) -> dict[tuple[int, int], int]:
