@@ -105,6 +105,8 @@ def render_assembly(assembly: Assembly, *, status: int = 200, notice: str | None
     context = voting_context(get_session(), assembly)
     if context["blocked"] and status == 200:
         status = 403
+    if form_error and not context["can_write"]:  # no write form to show it beside: the page's notice says it
+        notice, form_error = notice or form_error, None
     return render_template(
         "participant/assembly.html", notice=notice, form_error=form_error, form_text=form_text,
         lang_path=url_for(".assembly", slug=assembly.slug), **context,
