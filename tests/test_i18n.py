@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlmodel import select
+
+from assembly.models import Moderation, Participant, Statement, Vote, XidAllow
+from assembly.participation import AssemblyError, clean_statement_text, create_participant
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "translations" / "zh_Hant_TW" / "LC_MESSAGES" / "messages.po"
@@ -30,9 +34,10 @@ def extracted_msgids(method_map: list[tuple[str, str]]) -> set[str]:
 
 
 def participant_msgids() -> set[str]:
-    """Every string the participant pages mark for translation."""
+    """Every string the participant pages mark for translation, refusals' explanations included."""
     return extracted_msgids([
         ("assembly/participant.py", "python"),
+        ("assembly/participation.py", "python"),
         ("templates/base.html", "jinja2"),
         ("templates/participant/**.html", "jinja2"),
     ])
@@ -120,15 +125,149 @@ def test_assembly_language_beats_the_browser_which_decides_elsewhere(client, ass
     assert '<html lang="zh-Hant-TW">' in html and "說出您的想法" in html
 
 
-def test_refusals_are_translated(client, db, assembly):
+HX = {"HX-Request": "true"}
+LONG = "x" * 25
+
+
+def _limit_20(client, db, a):
+    a.statement_max_length = 20
+
+
+def _close(client, db, a):
+    a.is_open = False
+
+
+def _no_writing(client, db, a):
+    a.participants_can_write = False
+
+
+def _invitation_only(client, db, a):
+    a.xid_required = True
+    db.add(XidAllow(assembly_id=a.id, xid="friend"))
+
+
+def _stranger_link(client, db, a):
+    _invitation_only(client, db, a)
+    client.get("/a/town?xid=stranger")
+
+
+def _over_long_link(client, db, a):
+    client.get("/a/town?xid=" + "x" * 201)
+
+
+def _someone_elses_link(client, db, a):
+    create_participant(db, a, xid="abc")
+    client.get("/a/town?xid=abc")
+
+
+def _reject_1(client, db, a):
+    st = db.exec(select(Statement).where(Statement.assembly_id == a.id, Statement.tid == 1)).one()
+    st.moderation = Moderation.rejected
+    db.add(st)
+
+
+def _nothing(client, db, a):
+    pass
+
+
+VOTE_0 = ("/a/town/vote", {"tid": "0", "value": "1"}, "/api/assemblies/town/votes", {"tid": 0, "vote": 1})
+
+# id: (arrange, page URL, page form (None: GET), API URL, API JSON (None: GET; no URL: no API twin),
+#      status, the API's English message, the participant's sentence in en, and in zh_Hant_TW)
+REFUSALS = {
+    "over-long": (_limit_20, "/a/town/statements", {"text": LONG}, "/api/assemblies/town/statements",
+                  {"text": LONG}, 400, "a statement can be at most 20 characters (this one has 25)",
+                  "Your statement has 25 characters; the limit is 20. Please shorten it.",
+                  "您的意見有 25 個字，超過上限 20 字，請再精簡一些。"),
+    "duplicate": (_nothing, "/a/town/statements", {"text": "Build more bike lanes!"},
+                  "/api/assemblies/town/statements", {"text": "Build more bike lanes!"}, 409,
+                  "this statement is already in the assembly (#0)",
+                  "This statement is already in the assembly (#0). Please write something new.",
+                  "這則意見已經有人提出過了（#0），請寫一則不一樣的意見。"),
+    "empty": (_nothing, "/a/town/statements", {"text": "   "}, "/api/assemblies/town/statements",
+              {"text": "   "}, 400, "a statement cannot be empty", "Please write your statement first.",
+              "請先輸入您的意見。"),
+    "closed-vote": (_close, *VOTE_0, 409, "this assembly is closed to new votes",
+                    "This assembly is closed. Votes and statements are no longer accepted.",
+                    "本次大會已經結束，不再接受投票及新意見。"),
+    "closed-statement": (_close, "/a/town/statements", {"text": "Too late?"}, "/api/assemblies/town/statements",
+                         {"text": "Too late?"}, 409, "this assembly is closed",
+                         "This assembly is closed. Votes and statements are no longer accepted.",
+                         "本次大會已經結束，不再接受投票及新意見。"),
+    "no-writing": (_no_writing, "/a/town/statements", {"text": "Mine"}, "/api/assemblies/town/statements",
+                   {"text": "Mine"}, 403, "participants cannot add statements in this assembly",
+                   "Participants cannot add statements in this assembly.", "本次大會不開放參與者新增意見。"),
+    "invitation-only": (_invitation_only, *VOTE_0, 403, "this assembly is by invitation; your link has no valid id",
+                        "This assembly is by invitation only. Please open the personal link you were sent.",
+                        "本次大會僅限受邀者參加，請使用您收到的專屬連結進入。"),
+    "not-invited": (_stranger_link, *VOTE_0, 403, "this assembly is by invitation; your link has no valid id",
+                    "Your invitation link is not valid for this assembly. Please check the link you were sent.",
+                    "您的邀請連結不適用於本次大會，請確認您收到的連結。"),
+    "bad-xid": (_over_long_link, *VOTE_0, 400, "an external id (xid) must be 1 to 200 characters",
+                "Your invitation link is not valid. Please open the personal link you were sent.",
+                "您的邀請連結無效，請使用您收到的專屬連結進入。"),
+    "xid-taken": (_someone_elses_link, *VOTE_0, 409,
+                  "someone has already joined with this id; continue on the device you joined with",
+                  "Someone has already taken part with this personal link. "
+                  "Please continue on the device you first used.",
+                  "已經有人用這個專屬連結參與了，請在您第一次參與時使用的裝置上繼續。"),
+    "bad-vote": (_nothing, "/a/town/vote", {"tid": "0", "value": "2"}, None, None, 400,
+                 "a vote is 1 (agree), -1 (disagree) or 0 (pass)", "Please choose Agree, Disagree or Pass.",
+                 "請選擇「同意」、「不同意」或「略過」。"),
+    "unknown-statement": (_nothing, "/a/town/vote", {"tid": "7", "value": "1"}, "/api/assemblies/town/votes",
+                          {"tid": 7, "vote": 1}, 404, "no statement 7 in this assembly",
+                          "That statement does not exist in this assembly.", "本次大會沒有這則意見。"),
+    "not-open-for-voting": (_reject_1, "/a/town/vote", {"tid": "1", "value": "1"}, "/api/assemblies/town/votes",
+                            {"tid": 1, "vote": 1}, 409, "this statement is not open for voting",
+                            "That statement is no longer open for voting.", "這則意見已不開放投票。"),
+    "unknown-assembly": (_nothing, "/a/nowhere", None, "/api/assemblies/nowhere/next", None, 404,
+                         "no assembly 'nowhere'", "There is no assembly at this address. Please check the link.",
+                         "找不到這個網址的大會，請確認連結是否正確。"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS.values(), ids=REFUSALS.keys())
+def test_refusals_are_translated(client, db, assembly, case):
+    """Each refusal shows its own sentence in the page's language; the API keeps its English message."""
+    arrange, page, form, api, body, status, message, english, chinese = case
     assembly.language = "zh-Hant-TW"
+    arrange(client, db, assembly)
     db.add(assembly)
     db.commit()
-    r = client.post("/a/town/statements", data={"text": "Build more bike lanes!"}, headers={"HX-Request": "true"})
-    assert r.status_code == 409
-    assert "這則意見已經有人提出過了（#0）" in r.text
-    r = client.post("/a/town/vote", data={"tid": "7", "value": "1"})
-    assert r.status_code == 404 and "本次大會沒有這則意見。" in r.text
+
+    def show(url: str, **kwargs):
+        r = client.post(url, data=form, **kwargs) if form is not None else client.get(url, **kwargs)
+        assert r.status_code == status, r.text
+        return r.text
+
+    # Chinese from the assembly's language (from the browser's where there is no assembly), htmx and plain.
+    zh_browser = {"Accept-Language": "zh-TW"}
+    for headers in ({**HX, **zh_browser}, zh_browser):
+        html = show(page, headers=headers)
+        assert chinese in html and english not in html and message not in html
+    if api is not None:
+        r = client.post(api, json=body, headers=zh_browser) if body is not None else client.get(api, headers=zh_browser)
+        assert (r.status_code, r.get_json()) == (status, {"error": message})
+    html = show(page + "?lang=en", headers=HX)
+    assert english in html and chinese not in html
+    # Nothing was written by any of the refusals (the arranged participant of "xid-taken" aside).
+    assert db.exec(select(Vote).join(Participant)).all() == []
+    assert len(db.exec(select(Statement)).all()) == 3
+
+
+def test_refusal_explanations_are_english_outside_a_request(app):
+    """Shown by a CLI command or a job, an explanation is English; in a request, the request's language."""
+    with pytest.raises(AssemblyError) as caught:
+        clean_statement_text("x" * 30, 20)
+    error = caught.value
+    english = "Your statement has 30 characters; the limit is 20. Please shorten it."
+    assert (str(error), error.message) == ("a statement can be at most 20 characters (this one has 30)",) * 2
+    assert error.explanation == english
+    with app.app_context():
+        assert error.explanation == english
+    with app.test_request_context("/?lang=zh_Hant_TW"):
+        assert error.explanation == "您的意見有 30 個字，超過上限 20 字，請再精簡一些。"
+    assert AssemblyError("only the facilitator may do this", 403).explanation == "only the facilitator may do this"
 
 
 def test_facilitator_dashboard_and_results_page_render_in_chinese(client, auth, db, assembly):
