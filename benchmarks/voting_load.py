@@ -94,8 +94,9 @@ def start_server(db: Path, port: int, args: argparse.Namespace) -> subprocess.Po
     }
     if args.server == "granian":
         cmd = [
-            sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", str(args.workers),
-            "--blocking-threads", str(args.threads), "--host", "127.0.0.1", "--port", str(port),
+            sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--factory",
+            "--workers", str(args.workers), "--blocking-threads", str(args.threads),
+            "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--backlog", "2048", "--no-ws", "app:create_app",
         ]
         return subprocess.Popen(cmd, cwd=ROOT, env=env)

@@ -77,7 +77,7 @@ def server(database_url):
     # Background reclustering on, as in production: its job rows are writes that compete with the votes.
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency",
            "RATELIMIT_ENABLED": "0", "CLUSTERING_AUTO": "1"}
-    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", "2",
+    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--factory", "--workers", "2",
            "--blocking-threads", "4", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
            "--no-ws", "app:create_app"]
     proc = None
@@ -176,7 +176,7 @@ def test_server_with_a_clustering_process_stops_on_sigterm(database_url):
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency", "RATELIMIT_ENABLED": "0",
            "CLUSTERING_AUTO": "1", "CLUSTERING_DEBOUNCE_S": "0.2"}
-    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers", "1",
+    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--factory", "--workers", "1",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-ws", "app:create_app"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
