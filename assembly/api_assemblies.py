@@ -28,6 +28,7 @@ from assembly.participation import (
     create_participant,
     find_duplicate,
     get_assembly,
+    moderation_changed,
     normalize_text,
     visible,
 )
@@ -239,5 +240,6 @@ def moderate_statement(path: StatementPath, body: StatementModeration):
         setattr(statement, key, value)
     db.add(statement)
     db.commit()
+    moderation_changed.send(assembly.id)
     pid = db.get(Participant, statement.author_id).pid if statement.author_id is not None else None
     return statement_json(statement, pids={statement.author_id: pid} if pid is not None else {})

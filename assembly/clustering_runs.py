@@ -22,8 +22,8 @@ from sqlmodel import Session, select
 
 from assembly.clustering_process import ClusteringProcess, compute
 from assembly.jobs import Progress
-from assembly.models import Assembly, ClusteringRun, Vote
-from assembly.participation import AssemblyError, get_assembly, votes_changed
+from assembly.models import Assembly, ClusteringRun, Moderation, Statement, Vote
+from assembly.participation import AssemblyError, get_assembly, moderation_changed, votes_changed
 from assembly.vote_snapshot import load_snapshot
 
 # Parsed results: a stored run never changes, so caching per process is safe. The key holds
@@ -114,6 +114,19 @@ def run_clustering(
     return run
 
 
+def up_to_date(db: Session, run: ClusteringRun) -> bool:
+    """Does `run` reflect the assembly's newest vote and the current moderation of the statements it saw?"""
+    newest = db.exec(select(func.max(Vote.id)).where(Vote.assembly_id == run.assembly_id)).one() or 0
+    if run.last_vote_id < newest:
+        return False
+    flags = select(Statement.tid, Statement.moderation, Statement.is_meta).where(
+        Statement.assembly_id == run.assembly_id
+    )
+    now = {str(tid): (moderation == Moderation.rejected, bool(meta)) for tid, moderation, meta in db.exec(flags)}
+    seen = result_of(run)["statements"]
+    return all(now.get(tid) == (st["moderated_out"], st["meta"]) for tid, st in seen.items())
+
+
 def schedule(app: Flask, assembly_id: int) -> None:
     """Recluster assembly `assembly_id` in the background, debounced; never blocks the caller."""
     device = app.config["CLUSTERING_DEVICE"]
@@ -121,9 +134,8 @@ def schedule(app: Flask, assembly_id: int) -> None:
     def work(db: Session, progress: Progress) -> str:
         # Several web workers may each schedule a run for the same burst; the later ones find
         # the votes already covered by a stored run and skip.
-        newest = db.exec(select(func.max(Vote.id)).where(Vote.assembly_id == assembly_id)).one() or 0
         previous = latest_run(db, assembly_id)
-        if previous is not None and previous.last_vote_id >= newest:
+        if previous is not None and up_to_date(db, previous):
             return f"up to date with run {previous.id}"
         target = db.get(Assembly, assembly_id)
         run = run_clustering(db, target, device=device, progress=progress,
@@ -136,7 +148,7 @@ def schedule(app: Flask, assembly_id: int) -> None:
     )
 
 
-def _on_votes_changed(assembly_id: int) -> None:
+def _on_inputs_changed(assembly_id: int) -> None:
     if not has_app_context():  # library use outside the app: nothing to schedule
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -172,4 +184,5 @@ def cluster_cmd(slug: str, device: str | None, as_json: bool) -> None:
 def init_app(app: Flask) -> None:
     app.extensions["clustering_process"] = ClusteringProcess()  # started by the first background run
     app.cli.add_command(cluster_cmd)
-    votes_changed.connect(_on_votes_changed, weak=False)
+    votes_changed.connect(_on_inputs_changed, weak=False)
+    moderation_changed.connect(_on_inputs_changed, weak=False)

@@ -17,7 +17,7 @@ from assembly.facilitator import bp, get_assembly_or_404, is_htmx
 from assembly.facilitator_stats import counts_for
 from assembly.forms import form_lines
 from assembly.models import Assembly, Moderation, Participant, Statement
-from assembly.participation import AssemblyError, add_statement
+from assembly.participation import AssemblyError, add_statement, moderation_changed
 
 PAGE_SIZE = 100
 # add_statement scans every statement for duplicates, so a paste costs O(lines x statements):
@@ -130,6 +130,7 @@ def moderate(slug: str, tid: int):
     _apply(statement, action)
     db.add(statement)
     db.commit()
+    moderation_changed.send(assembly.id)
     message = _message(statement, action)
     # The list the facilitator was looking at, so they return to it.
     shown = _state_arg(request.form.get("state") or statement.moderation.value)

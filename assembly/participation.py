@@ -24,6 +24,9 @@ _signals = Namespace()
 # Sent with the assembly's id after a vote or statement is committed; clustering listens to
 # recompute in the background, so this module need not know about clustering.
 votes_changed = _signals.signal("votes-changed")
+# Sent with the assembly's id after a facilitator changes a statement's moderation or meta flag:
+# rejected and meta statements are zeroed in the clustering, so its groups may change.
+moderation_changed = _signals.signal("moderation-changed")
 
 
 class AssemblyError(ValueError):

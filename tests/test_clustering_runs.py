@@ -173,3 +173,26 @@ def test_statement_rejected_after_the_run_leaves_the_results_page_at_once(client
     db.commit()
     html = client.get("/a/planted/results").get_data(as_text=True)
     assert "Statement number 8" not in html and "Group A" in html
+
+
+def test_moderation_change_reclusters_even_without_new_votes(app, db, auth):
+    """Rejecting a statement zeroes it in the clustering: a run follows, though no vote arrived."""
+    from assembly.clustering_runs import up_to_date
+    from assembly.models import Facilitator
+
+    a, _truth = planted(db)
+    a.owner_id = db.exec(select(Facilitator)).first().id
+    auth.login()
+    db.add(a)
+    db.commit()
+    first = run_clustering(db, a, device="cpu")
+    assert up_to_date(db, first)
+    app.config.update(CLUSTERING_AUTO=True, CLUSTERING_DEBOUNCE_S=0.1)
+    r = auth.client.post("/facilitate/planted/statements/0/moderate", data={"action": "reject"})
+    assert r.status_code in (200, 302)
+    app.extensions["jobs"].wait(60)
+    newest = latest_run(db, a.id)
+    assert newest.id != first.id and not up_to_date(db, first)
+    assert newest.last_vote_id == first.last_vote_id
+    assert json.loads(newest.result_json)["statements"]["0"]["moderated_out"] is True
+    assert up_to_date(db, newest)
