@@ -61,9 +61,8 @@ def empty_database_url(databases) -> str:
     databases.release(url)
 
 
-@pytest.fixture
-def app(database_url):
-    """App on a migrated database of its own, CSRF and rate limits off (tests of those turn them on)."""
+def make_app(database_url: str, **config):
+    """App on a migrated database with a facilitator; CSRF and rate limits off unless `config` turns them on."""
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -71,10 +70,38 @@ def app(database_url):
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "CLUSTERING_AUTO": False,
+        **config,
     })
     upgrade(app.extensions["assembly_engine"])
     with Session(app.extensions["assembly_engine"]) as db:
         create_facilitator(db, FACILITATOR_EMAIL, FACILITATOR_PASSWORD, "Test Facilitator")
+    return app
+
+
+def add_town(db: Session) -> Assembly:
+    """An open assembly "town" with three accepted seed statements (tids 0, 1, 2)."""
+    from assembly.participation import add_statement
+
+    a = Assembly(slug="town", title="Our town", question="What should the town do?", language="en")
+    db.add(a)
+    db.commit()
+    for text in ("Build more bike lanes.", "Keep the library open on Sundays.", "Plant trees on every street."):
+        add_statement(db, a, text, is_seed=True)
+    return a
+
+
+def make_town_app(database_url: str, **config):
+    """`make_app` with the assembly "town", for tests that need other config than the fixtures' (CSRF, limits)."""
+    app = make_app(database_url, **config)
+    with Session(app.extensions["assembly_engine"]) as db:
+        add_town(db)
+    return app
+
+
+@pytest.fixture
+def app(database_url):
+    """App on a migrated database of its own, CSRF and rate limits off (tests of those turn them on)."""
+    app = make_app(database_url)
     yield app
     app.extensions["assembly_engine"].dispose()  # its pooled connections would outlive the database
 
@@ -115,11 +142,4 @@ def auth(client) -> Auth:
 @pytest.fixture
 def assembly(db) -> Assembly:
     """An open assembly with three accepted seed statements (tids 0, 1, 2)."""
-    from assembly.participation import add_statement
-
-    a = Assembly(slug="town", title="Our town", question="What should the town do?", language="en")
-    db.add(a)
-    db.commit()
-    for text in ("Build more bike lanes.", "Keep the library open on Sundays.", "Plant trees on every street."):
-        add_statement(db, a, text, is_seed=True)
-    return a
+    return add_town(db)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, func, select
 
-from app import create_app
 from assembly.auth import create_facilitator, issue_token
-from assembly.migrate import upgrade
 from assembly.models import Assembly, Facilitator, Moderation, Participant, Statement, Vote, XidAllow
-from tests.conftest import FACILITATOR_EMAIL
+from tests.conftest import FACILITATOR_EMAIL, make_town_app
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -378,23 +376,8 @@ def test_results_count_latest_votes_and_hide_rejected_from_the_public(client, db
 # -- CSRF and rate limits ----------------------------------------------------------------------
 
 
-def make_app(database_url, **config):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k",
-                      "RATELIMIT_ENABLED": False, **config})
-    upgrade(app.extensions["assembly_engine"])
-    with Session(app.extensions["assembly_engine"]) as db:
-        a = Assembly(slug="town", title="Town")
-        db.add(a)
-        db.commit()
-        from assembly.participation import add_statement
-
-        for text in ("One", "Two", "Three"):
-            add_statement(db, a, text, is_seed=True)
-    return app
-
-
 def test_cookie_posts_need_the_csrf_header_bearer_posts_do_not(database_url):
-    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    app = make_town_app(database_url, WTF_CSRF_ENABLED=True)
     browser = app.test_client()
     token = browser.get("/api/csrf-token").json["csrf_token"]  # the browser now has a session cookie
     r = browser.post("/api/assemblies/town/votes", json={"tid": 0, "vote": 1})
@@ -413,7 +396,7 @@ def test_cookie_posts_need_the_csrf_header_bearer_posts_do_not(database_url):
 
 
 def test_vote_rate_limit_answers_429_json(database_url):
-    app = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_VOTES="2 per minute", WTF_CSRF_ENABLED=False)
+    app = make_town_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_VOTES="2 per minute", WTF_CSRF_ENABLED=False)
     client = app.test_client()
     pt = client.post("/api/assemblies/town/participants").json["token"]
     codes = [client.post("/api/assemblies/town/votes", json={"tid": t, "vote": 1}, headers=bearer(pt)).status_code

@@ -7,10 +7,9 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from app import create_app
-from assembly.migrate import upgrade
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote, XidAllow
 from assembly.participation import add_statement, latest_votes
+from tests.conftest import make_town_app
 
 HX = {"HX-Request": "true"}
 
@@ -257,23 +256,8 @@ def test_user_text_is_escaped(client, db, assembly):
     assert "&lt;img src=x" in mine and "<img" not in mine
 
 
-def make_app(database_url, **config):
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, **config,
-    })
-    upgrade(app.extensions["assembly_engine"])
-    with Session(app.extensions["assembly_engine"]) as db:
-        a = Assembly(slug="town", title="Our town")
-        db.add(a)
-        db.commit()
-        for text in ("One.", "Two.", "Three."):
-            add_statement(db, a, text, is_seed=True)
-    return app
-
-
 def test_csrf_token_is_required_for_votes(database_url):
-    client = make_app(database_url, WTF_CSRF_ENABLED=True).test_client()
+    client = make_town_app(database_url, WTF_CSRF_ENABLED=True).test_client()
     html = client.get("/a/town").text
     r = client.post("/a/town/vote", data={"tid": "0", "value": "1"})
     assert r.status_code == 400 and "This page has expired" in r.text
@@ -287,7 +271,7 @@ def test_csrf_token_is_required_for_votes(database_url):
 
 def test_rate_limit_answers_429_with_a_friendly_message(database_url):
     limits = {"RATELIMIT_VOTES": "2 per minute", "RATELIMIT_STATEMENTS": "1 per minute"}
-    app = make_app(database_url, RATELIMIT_ENABLED=True, **limits)
+    app = make_town_app(database_url, RATELIMIT_ENABLED=True, **limits)
     client = app.test_client()
     # The first vote is counted against the address (no participant yet), the next ones against
     # the participant, so a classroom behind one address shares only first votes.
