@@ -158,13 +158,23 @@ class CastVote:
 MAX_ID = 2**63 - 1  # SQLite and PostgreSQL bigint; larger ids cannot exist and would overflow the driver
 
 
+def _check_vote_value(value: object) -> None:
+    # bool is an int in Python: JSON true must not become an agree vote.
+    if isinstance(value, bool) or value not in VOTE_VALUES:
+        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)", explain=_CHOOSE_VOTE)
+
+
+def _could_be_tid(value: object) -> bool:
+    """An int a statement number can be; anything else names no statement (and would overflow the driver)."""
+    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value <= MAX_ID
+
+
 def _votable(session: Session, assembly: Assembly, statement_tid: int, value: int, participant_id: int | None):
     """The statement row a vote may go to, or AssemblyError; `participant_id` None for someone not yet joined."""
     if not assembly.is_open:
         raise AssemblyError("this assembly is closed to new votes", 409, explain=_CLOSED)
-    if isinstance(value, bool) or value not in VOTE_VALUES:
-        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)", explain=_CHOOSE_VOTE)
-    if isinstance(statement_tid, bool) or not isinstance(statement_tid, int) or not 0 <= statement_tid <= MAX_ID:
+    _check_vote_value(value)
+    if not _could_be_tid(statement_tid):
         raise AssemblyError(f"no statement {statement_tid} in this assembly", 404, explain=_NO_STATEMENT)
     conn = session.connection()  # Core on the session's connection: same transaction, no ORM overhead
     statement = conn.execute(_VOTE_STATEMENT, {"assembly_id": assembly.id, "tid": statement_tid}).first()
@@ -236,9 +246,8 @@ def vote_by_token(conn: Connection, slug: str, token: str, statement_tid: int, v
     and, on None, calls `record_vote`'s path, which names the reason (or, if the state
     changed in between, records the vote under the new state; either way once).
     """
-    if isinstance(value, bool) or value not in VOTE_VALUES:
-        raise AssemblyError("a vote is 1 (agree), -1 (disagree) or 0 (pass)")
-    if isinstance(statement_tid, bool) or not isinstance(statement_tid, int) or not 0 <= statement_tid <= MAX_ID:
+    _check_vote_value(value)
+    if not _could_be_tid(statement_tid):
         return None
     created = now_ms()
     row = conn.execute(
