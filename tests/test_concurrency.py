@@ -53,6 +53,13 @@ def prepare(database_url: str) -> None:
     engine.dispose()
 
 
+def granian(port: int, *, workers: int, threads: int) -> list[str]:
+    """The production server's command line (README), on loopback."""
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--factory",
+            "--workers", str(workers), "--blocking-threads", str(threads), "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning", "--no-ws", "app:create_app"]
+
+
 def wait_ready(base: str, alive, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,9 +84,7 @@ def server(database_url):
     # Background reclustering on, as in production: its job rows are writes that compete with the votes.
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency",
            "RATELIMIT_ENABLED": "0", "CLUSTERING_AUTO": "1"}
-    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--factory", "--workers", "2",
-           "--blocking-threads", "4", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--no-ws", "app:create_app"]
+    cmd = granian(port, workers=2, threads=4)
     proc = None
     try:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE)
@@ -176,8 +181,7 @@ def test_server_with_a_clustering_process_stops_on_sigterm(database_url):
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "concurrency", "RATELIMIT_ENABLED": "0",
            "CLUSTERING_AUTO": "1", "CLUSTERING_DEBOUNCE_S": "0.2"}
-    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--factory", "--workers", "1",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-ws", "app:create_app"]
+    cmd = granian(port, workers=1, threads=1)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         try:
