@@ -26,23 +26,13 @@ def _secret_key(instance_path: str, configured: str) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     """Build the app: settings (defaults < environment < `config`), database, extensions, blueprints."""
-    from assembly import (
-        api,
-        auth,
-        clustering_runs,
-        constitution,
-        db,
-        demo,
-        facilitator,
-        i18n,
-        jobs,
-        migrate,
-        participant,
-        polis_cli,
-        results_web,
-        security,
-    )
+    from assembly import api, auth, constitution, db, demo, i18n, jobs, migrate, security
+    from assembly.facilitation import pages as facilitation
+    from assembly.polis import cli as polis
+    from assembly.results import pages as results
+    from assembly.results import runs as clustering_runs
     from assembly.settings import resolve
+    from assembly.voting import pages as voting
 
     app = OpenAPI(
         __name__,
@@ -55,8 +45,8 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["SECRET_KEY"] = _secret_key(app.instance_path, app.config["SECRET_KEY"])
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
-    modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, participant, facilitator, api, polis_cli, demo,
-               results_web, constitution)
+    modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, voting, facilitation, api, polis, demo,
+               results, constitution)
     for module in modules:
         module.init_app(app)
     return app

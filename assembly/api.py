@@ -1,6 +1,6 @@
 """JSON API (flask-openapi3): assemblies, statements, next statement, votes, results.
 
-The routes live in api_assemblies.py and api_voting.py; this module nests them
+The routes live in facilitation/api.py and voting/api.py; this module nests them
 under /api, turns every error into `{"error": message}`, and serves the
 generated OpenAPI document at /api/openapi.json.
 """
@@ -15,10 +15,11 @@ from flask_wtf.csrf import generate_csrf
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from assembly import api_assemblies, api_voting
 from assembly.db import get_session
-from assembly.participation import AssemblyError
+from assembly.facilitation import api as api_assemblies
 from assembly.schemas import ERROR_RESPONSES, CsrfOut, ErrorOut
+from assembly.voting import api as api_voting
+from assembly.voting.rules import AssemblyError
 
 api = APIBlueprint("api", __name__, url_prefix="/api", abp_responses=ERROR_RESPONSES)
 api.register_api(api_assemblies.bp)

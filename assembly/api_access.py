@@ -13,13 +13,13 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from assembly.auth import current_facilitator
-from assembly.identity import PARTICIPANT_TOKEN_PREFIX, current_participant
 from assembly.models import Assembly, Facilitator, Participant
-from assembly.participation import AssemblyError, get_assembly
+from assembly.voting.identity import PARTICIPANT_TOKEN_PREFIX, current_participant
+from assembly.voting.rules import AssemblyError, get_assembly
 
 FACILITATOR_TOKEN_PREFIX = "aa_"  # noqa: S105 - a prefix, not a secret
 
-# Built once (see participation.record_vote): participant and assembly in one indexed lookup.
+# Built once (see voting.rules.record_vote): participant and assembly in one indexed lookup.
 _PARTICIPANT_BY_TOKEN = (
     select(Participant, Assembly)
     .join(Assembly, Participant.assembly_id == Assembly.id)

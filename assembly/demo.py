@@ -1,7 +1,7 @@
 """`flask --app app demo`: load the vTaiwan UberX demo assembly and a demo facilitator.
 
 Idempotent: what already exists is left alone, so `make run` can call it on every start.
-The assembly goes through `polis_io.import_polis`, the same code as `flask polis import`.
+The assembly goes through `polis.write.import_polis`, the same code as `flask polis import`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
 from assembly.auth import create_facilitator
-from assembly.clustering_runs import latest_run, result_of, run_clustering
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
-from assembly.polis_io import import_polis
+from assembly.polis.read import import_polis
+from assembly.results.runs import latest_run, result_of, run_clustering
 
 DEMO_DIR = Path(__file__).parent / "demo_data" / "vtaiwan-uberx"
 DEMO_SLUG = "vtaiwan-uberx"

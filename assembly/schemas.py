@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from assembly.forms import (
+from assembly.facilitation.forms import (
     LANGUAGE_MAX,
     LENGTH_MAX,
     LENGTH_MIN,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from app import create_app
 from assembly.migrate import upgrade
-from assembly.polis_io import export_files, read_export, slug_for, write_export
+from assembly.polis.read import export_files, read_export, slug_for, write_export
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "polis-opendata"
 

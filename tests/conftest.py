@@ -80,7 +80,7 @@ def make_app(database_url: str, **config):
 
 def add_town(db: Session) -> Assembly:
     """An open assembly "town" with three accepted seed statements (tids 0, 1, 2)."""
-    from assembly.participation import add_statement
+    from assembly.voting.rules import add_statement
 
     a = Assembly(slug="town", title="Our town", question="What should the town do?", language="en")
     db.add(a)

@@ -1,4 +1,4 @@
-"""A minimal Polis export loader for the constitution tests (the full importer is assembly/polis_io.py).
+"""A minimal Polis export loader for the constitution tests (the full importer is assembly/polis/).
 
 Keeps Polis's numbers (voter-id -> Participant.pid, comment-id -> Statement.tid) and inserts vote
 events in timestamp order, so the latest event per pair is also the one with the highest id.
@@ -80,7 +80,7 @@ PLANTED = {
 
 def planted_assembly(db: Session, owner_id: int | None = None, slug: str = "planted"):
     """Create the planted assembly through the participation rules; return (assembly, {Participant.id: group})."""
-    from assembly.participation import add_statement, create_participant, record_vote
+    from assembly.voting.rules import add_statement, create_participant, record_vote
 
     a = Assembly(slug=slug, title="Planted town", question="What should the town do?", language="en",
                  owner_id=owner_id)

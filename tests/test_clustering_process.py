@@ -10,7 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 import pytest
 
-from assembly.clustering_process import NICENESS, ClusteringProcess, compute
+from assembly.results.process import NICENESS, ClusteringProcess, compute
 
 
 def planted_args() -> tuple:

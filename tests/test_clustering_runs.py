@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlmodel import select
 
-from assembly.clustering_runs import groups_by_pid, latest_run, priorities, run_clustering
 from assembly.models import Assembly, ClusteringRun, Job, JobStatus
-from assembly.participation import AssemblyError, add_statement, create_participant, record_vote
-from assembly.routing import next_statement
+from assembly.results.runs import groups_by_pid, latest_run, priorities, run_clustering
+from assembly.voting.next_statement import next_statement
+from assembly.voting.rules import AssemblyError, add_statement, create_participant, record_vote
 
 
 def planted(db, n_per_group: int = 12) -> tuple[Assembly, dict[int, int]]:
@@ -91,7 +91,7 @@ def test_votes_trigger_one_debounced_background_run(app, db):
     assert [(j.kind, j.status) for j in jobs] == [("cluster", JobStatus.done)]
     assert latest_run(db, a.id) is not None
     # Another worker's run for the same votes finds them covered and skips.
-    from assembly.clustering_runs import schedule
+    from assembly.results.runs import schedule
 
     schedule(app, a.id)
     app.extensions["jobs"].wait(60)
@@ -177,8 +177,8 @@ def test_statement_rejected_after_the_run_leaves_the_results_page_at_once(client
 
 def test_moderation_change_reclusters_even_without_new_votes(app, db, auth):
     """Rejecting a statement zeroes it in the clustering: a run follows, though no vote arrived."""
-    from assembly.clustering_runs import up_to_date
     from assembly.models import Facilitator
+    from assembly.results.runs import up_to_date
 
     a, _truth = planted(db)
     a.owner_id = db.exec(select(Facilitator)).first().id

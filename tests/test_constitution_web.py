@@ -16,7 +16,7 @@ from assembly.constitution.versions import load
 from assembly.migrate import upgrade
 from assembly.models import Facilitator, Participant
 from assembly.models_constitution import ConstitutionVersion, ImmutableVersionError
-from assembly.participation import create_participant, record_vote
+from assembly.voting.rules import create_participant, record_vote
 from tests.conftest import FACILITATOR_EMAIL, ROOT
 from tests.constitution_loader import planted_assembly
 

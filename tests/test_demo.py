@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash
 
 from assembly.demo import DEMO_DIR, DEMO_EMAIL, PASSWORD_FILE
 from assembly.models import Assembly, Facilitator, Participant, Statement, Vote
-from assembly.polis_io import read_export
+from assembly.polis.read import read_export
 from tests.conftest import ROOT, need_shared
 
 

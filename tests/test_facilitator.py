@@ -10,11 +10,11 @@ from sqlmodel import Session, select
 
 from app import create_app
 from assembly.auth import create_facilitator
-from assembly.forms import normalize_language
+from assembly.facilitation.forms import normalize_language
 from assembly.migrate import upgrade
 from assembly.models import Assembly, Facilitator, Moderation, Statement, XidAllow
-from assembly.participation import AssemblyError, add_statement, create_participant, record_vote
-from assembly.routing import votable_statements
+from assembly.voting.next_statement import votable_statements
+from assembly.voting.rules import AssemblyError, add_statement, create_participant, record_vote
 from tests.conftest import FACILITATOR_EMAIL
 
 OTHER_EMAIL, OTHER_PASSWORD = "other@example.org", "another long password"
@@ -363,7 +363,7 @@ def test_forms_need_a_csrf_token(database_url):
 
 
 def test_short_name_is_fixed_once_people_have_joined(client, auth, db, owned):
-    from assembly.participation import create_participant
+    from assembly.voting.rules import create_participant
 
     auth.login()
     create_participant(db, owned)

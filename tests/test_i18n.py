@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from sqlmodel import select
 
 from assembly.models import Moderation, Participant, Statement, Vote, XidAllow
-from assembly.participation import AssemblyError, clean_statement_text, create_participant
+from assembly.voting.rules import AssemblyError, clean_statement_text, create_participant
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "translations" / "zh_Hant_TW" / "LC_MESSAGES" / "messages.po"
@@ -36,8 +36,8 @@ def extracted_msgids(method_map: list[tuple[str, str]]) -> set[str]:
 def participant_msgids() -> set[str]:
     """Every string the participant pages mark for translation, refusals' explanations included."""
     return extracted_msgids([
-        ("assembly/participant.py", "python"),
-        ("assembly/participation.py", "python"),
+        ("assembly/voting/pages.py", "python"),
+        ("assembly/voting/rules.py", "python"),
         ("templates/base.html", "jinja2"),
         ("templates/participant/**.html", "jinja2"),
     ])

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote, XidAllow
-from assembly.participation import add_statement, latest_votes
+from assembly.voting.rules import add_statement, latest_votes
 from tests.conftest import make_town_app
 
 HX = {"HX-Request": "true"}

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from assembly.models import Moderation, Vote
-from assembly.participation import (
+from assembly.voting.rules import (
     AssemblyError,
     add_statement,
     create_participant,

@@ -13,8 +13,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote
-from assembly.participation import add_statement, create_participant, latest_votes, record_vote
-from assembly.polis_io import (
+from assembly.polis.read import (
     PolisFormatError,
     PolisImportError,
     export_files,
@@ -22,6 +21,7 @@ from assembly.polis_io import (
     read_export,
     write_export,
 )
+from assembly.voting.rules import add_statement, create_participant, latest_votes, record_vote
 from tests.conftest import CONVERSATIONS, need_shared
 
 SMALL = Path(__file__).parent / "fixtures" / "polis-small"

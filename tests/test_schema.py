@@ -18,7 +18,7 @@ import assembly.models_constitution  # noqa: F401 - registers the constitution's
 from assembly.db import make_engine
 from assembly.migrate import alembic_config, upgrade
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote, now_ms
-from assembly.participation import MAX_ID
+from assembly.voting.rules import MAX_ID
 
 BIG = 2**63 - 1
 

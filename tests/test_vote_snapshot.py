@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from assembly.models import Moderation, Statement
-from assembly.participation import add_statement, create_participant, record_vote
-from assembly.vote_snapshot import latest_from_events, load_snapshot
+from assembly.results.vote_snapshot import latest_from_events, load_snapshot
+from assembly.voting.rules import add_statement, create_participant, record_vote
 
 
 def test_latest_event_wins_whatever_the_input_order():

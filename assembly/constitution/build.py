@@ -21,7 +21,7 @@ from assembly.constitution.similarity import THRESHOLDS, method_for
 from assembly.constitution.themes import assign_themes, label_themes
 from assembly.models import Assembly, Participant, Statement, Vote, utcnow
 from assembly.models_constitution import DRAFT, PUBLISHED, SUPERSEDED, ConstitutionVersion
-from assembly.participation import latest_votes
+from assembly.voting.rules import latest_votes
 
 SCHEMA_ID = "https://alignment-assembly.example/schemas/constitution/1"
 GIC_FORMULA = "product over groups (ascending id) of (agree_g + 1) / (seen_g + 2); seen = agree + disagree + pass"
@@ -55,7 +55,7 @@ def public_votes(db: Session, assembly: Assembly) -> dict[tuple[int, int], int]:
 
 
 def vote_snapshot(votes: dict[tuple[int, int], int]) -> dict[str, Any]:
-    """Count and sha256 of the latest-vote set, the same digest as assembly/vote_snapshot.Snapshot.digest.
+    """Count and sha256 of the latest-vote set, the same digest as assembly/results/vote_snapshot.Snapshot.digest.
 
     Triples sorted by (pid, tid); hashed as all pids (int64 little-endian), then all tids (int64 LE),
     then all values (int8), so clustering, export and constitution name one snapshot by one hash.

@@ -10,7 +10,7 @@ from assembly.constitution.export import to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups, groups_from_polis_export
 from assembly.constitution.versions import publish, published
 from assembly.db import get_session
-from assembly.participation import AssemblyError, get_assembly
+from assembly.voting.rules import AssemblyError, get_assembly
 
 constitution_cli = AppGroup("constitution", help="Build, publish and export an assembly's constitution.")
 

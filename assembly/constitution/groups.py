@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from assembly.clustering_runs import groups_by_pid, latest_run, result_of
 from assembly.models import Assembly, Participant
+from assembly.results.runs import groups_by_pid, latest_run, result_of
 
 
 class NoGroupsError(RuntimeError):

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from assembly.constitution.build import canonical_json, latest_published, sha256_json, training_form
 from assembly.models import utcnow
 from assembly.models_constitution import DRAFT, PUBLISHED, ConstitutionVersion
-from assembly.participation import AssemblyError
+from assembly.voting.rules import AssemblyError
 
 FACILITATOR_EXCLUDED = "excluded_by_facilitator"
 MAX_WORDING = 2000

@@ -20,7 +20,7 @@ from assembly.constitution.export import to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups
 from assembly.db import get_session
 from assembly.models import Assembly, Vote
-from assembly.participation import AssemblyError
+from assembly.voting.rules import AssemblyError
 
 bp = Blueprint("constitution", __name__)
 

@@ -22,7 +22,7 @@ from app import create_app
 from assembly.auth import create_facilitator
 from assembly.migrate import upgrade
 from assembly.models import Assembly
-from assembly.participation import add_statement
+from assembly.voting.rules import add_statement
 from tests.conftest import FACILITATOR_EMAIL, FACILITATOR_PASSWORD
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))

@@ -1,7 +1,7 @@
 """Facilitator pages: their assemblies, create and edit, open and close, live counts.
 
-Seeding and moderation live in facilitator_moderation.py, invitations in
-facilitator_invites.py; both add routes to this blueprint (registered in
+Seeding and moderation live in moderation.py, invitations in
+invites.py; both add routes to this blueprint (registered in
 `init_app`). Every page needs a logged-in facilitator, and every page about one
 assembly goes through `get_assembly_or_404`, which checks ownership.
 """
@@ -18,8 +18,8 @@ from sqlmodel import select
 
 from assembly.auth import current_facilitator, get_assembly_or_404, login_required
 from assembly.db import get_session
-from assembly.facilitator_stats import counts_for, day_chart, votes_per_day
-from assembly.forms import LENGTH_DEFAULT, parse_assembly_form
+from assembly.facilitation.forms import LENGTH_DEFAULT, parse_assembly_form
+from assembly.facilitation.stats import counts_for, day_chart, votes_per_day
 from assembly.models import Assembly, Moderation, Statement
 
 bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
@@ -177,6 +177,6 @@ def reopen(slug: str):
 
 def init_app(app: Flask) -> None:
     # Imported here: these modules add routes to `bp`, and import this module for its helpers.
-    from assembly import facilitator_invites, facilitator_moderation  # noqa: F401
+    from assembly.facilitation import invites, moderation  # noqa: F401
 
     app.register_blueprint(bp)

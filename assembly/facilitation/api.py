@@ -18,20 +18,7 @@ from assembly.api_access import (
     require_facilitator,
 )
 from assembly.db import get_session
-from assembly.identity import remember
 from assembly.models import Assembly, Moderation, Participant, Statement
-from assembly.participation import (
-    AssemblyError,
-    add_statement,
-    check_statement,
-    clean_statement_text,
-    create_participant,
-    find_duplicate,
-    get_assembly,
-    moderation_changed,
-    normalize_text,
-    visible,
-)
 from assembly.schemas import (
     ERROR_RESPONSES,
     AssemblyCreate,
@@ -48,6 +35,19 @@ from assembly.schemas import (
     StatementsIn,
 )
 from assembly.security import limiter
+from assembly.voting.identity import remember
+from assembly.voting.rules import (
+    AssemblyError,
+    add_statement,
+    check_statement,
+    clean_statement_text,
+    create_participant,
+    find_duplicate,
+    get_assembly,
+    moderation_changed,
+    normalize_text,
+    visible,
+)
 
 bp = APIBlueprint("api_assemblies", __name__, abp_tags=[Tag(name="assemblies")], abp_responses=ERROR_RESPONSES)
 

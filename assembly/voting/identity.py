@@ -14,7 +14,7 @@ from flask import request, session
 from sqlmodel import Session
 
 from assembly.models import Assembly, Participant
-from assembly.participation import create_participant, participant_by_token
+from assembly.voting.rules import create_participant, participant_by_token
 
 PARTICIPANT_TOKEN_PREFIX = "pt_"  # noqa: S105 - a prefix, not a secret
 

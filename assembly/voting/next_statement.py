@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from assembly.clustering_runs import priorities as stored_priorities
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote
+from assembly.results.runs import priorities as stored_priorities
 
 
 def heuristic_weight(seen: int, is_seed: bool) -> float:

@@ -30,9 +30,11 @@ from flask_wtf.csrf import CSRFError
 from sqlmodel import Session, select
 
 from assembly.db import get_session
-from assembly.identity import current_participant
 from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement, XidAllow
-from assembly.participation import (
+from assembly.security import limiter
+from assembly.voting.identity import current_participant
+from assembly.voting.next_statement import next_with_progress
+from assembly.voting.rules import (
     AssemblyError,
     add_statement,
     check_statement,
@@ -42,8 +44,6 @@ from assembly.participation import (
     record_vote,
     visible,
 )
-from assembly.routing import next_with_progress
-from assembly.security import limiter
 
 bp = Blueprint("participant", __name__)
 

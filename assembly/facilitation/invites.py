@@ -1,7 +1,7 @@
 """Invitations: the participant link, the external-id (xid) allow-list and per-xid invite links.
 
 When `xid_required` is on, only ids on the allow-list can join (enforced by
-`participation.create_participant`); each person gets their own link
+`voting.rules.create_participant`); each person gets their own link
 /a/<slug>?xid=<id>. A pasted list is all or nothing: one bad line adds none.
 """
 
@@ -16,8 +16,8 @@ from flask_babel import ngettext
 from sqlmodel import select
 
 from assembly.db import get_session
-from assembly.facilitator import bp, get_assembly_or_404, participant_url
-from assembly.forms import parse_xids
+from assembly.facilitation.forms import parse_xids
+from assembly.facilitation.pages import bp, get_assembly_or_404, participant_url
 from assembly.models import Assembly, Participant, XidAllow
 
 

@@ -13,10 +13,9 @@ from sqlmodel import select
 from tqdm import tqdm
 
 from assembly.auth import get_assembly_or_404, login_required
-from assembly.clustering_runs import groups_by_pid
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
-from assembly.polis_io import (
+from assembly.polis.read import (
     PolisImportError,
     check_new_slug,
     export_files,
@@ -25,6 +24,7 @@ from assembly.polis_io import (
     write_export,
     write_folder,
 )
+from assembly.results.runs import groups_by_pid
 
 bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")
 

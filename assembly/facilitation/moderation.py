@@ -1,6 +1,6 @@
 """Seed statements in bulk and moderate statements (accept, reject, mark meta) for one assembly.
 
-Seeds go one line at a time through `participation.add_statement`, so the same
+Seeds go one line at a time through `voting.rules.add_statement`, so the same
 length and duplicate rules apply as for participants; every rejected line is
 reported with its reason and kept in the textarea to fix and resend.
 """
@@ -13,11 +13,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from assembly.db import get_session
-from assembly.facilitator import bp, get_assembly_or_404, is_htmx
-from assembly.facilitator_stats import counts_for
-from assembly.forms import form_lines
+from assembly.facilitation.forms import form_lines
+from assembly.facilitation.pages import bp, get_assembly_or_404, is_htmx
+from assembly.facilitation.stats import counts_for
 from assembly.models import Assembly, Moderation, Participant, Statement
-from assembly.participation import AssemblyError, add_statement, moderation_changed
+from assembly.voting.rules import AssemblyError, add_statement, moderation_changed
 
 PAGE_SIZE = 100
 # add_statement scans every statement for duplicates, so a paste costs O(lines x statements):

@@ -15,10 +15,10 @@ from flask import Blueprint, Flask, g, render_template, request
 from sqlmodel import select
 
 from assembly.auth import get_assembly_or_404
-from assembly.clustering_runs import latest_run, result_of
 from assembly.db import get_session
 from assembly.models import Job, JobStatus, Statement
-from assembly.participation import visible
+from assembly.results.runs import latest_run, result_of
+from assembly.voting.rules import visible
 
 bp = Blueprint("results", __name__)
 

@@ -10,11 +10,14 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from assembly.api_access import bearer_token, is_owner, participant_call, require_participant
-from assembly.clustering_runs import latest_run, result_of
 from assembly.db import get_engine, get_session
-from assembly.identity import PARTICIPANT_TOKEN_PREFIX
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
-from assembly.participation import (
+from assembly.results.runs import latest_run, result_of
+from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
+from assembly.security import limiter
+from assembly.voting.identity import PARTICIPANT_TOKEN_PREFIX
+from assembly.voting.next_statement import next_with_progress
+from assembly.voting.rules import (
     check_vote,
     get_assembly,
     latest_votes,
@@ -23,9 +26,6 @@ from assembly.participation import (
     vote_by_token,
     votes_changed,
 )
-from assembly.routing import next_with_progress
-from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
-from assembly.security import limiter
 
 bp = APIBlueprint("api_voting", __name__, abp_tags=[Tag(name="voting")], abp_responses=ERROR_RESPONSES)
 

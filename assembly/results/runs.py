@@ -2,9 +2,9 @@
 
 The math is in `clustering/` (no Flask, no database); this module loads the
 latest-vote snapshot, calls it with the previous run as a warm start (so group
-labels stay stable), and stores the JSON result in `clusteringrun`. Routing,
+labels stay stable), and stores the JSON result in `clusteringrun`. Next-statement choice,
 the results page, the Polis export and the constitution read the newest run.
-Background runs compute in a separate process (`assembly/clustering_process.py`).
+Background runs compute in a separate process (`assembly/results/process.py`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from assembly.clustering_process import ClusteringProcess, compute
 from assembly.jobs import Progress
 from assembly.models import Assembly, ClusteringRun, Moderation, Statement, Vote
-from assembly.participation import AssemblyError, get_assembly, moderation_changed, votes_changed
-from assembly.vote_snapshot import load_snapshot
+from assembly.results.process import ClusteringProcess, compute
+from assembly.results.vote_snapshot import load_snapshot
+from assembly.voting.rules import AssemblyError, get_assembly, moderation_changed, votes_changed
 
 # Parsed results: a stored run never changes, so caching per process is safe. The key holds
 # more than the id, since one process may serve several databases (ids repeat across them).
