@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from assembly.auth import create_facilitator
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
-from assembly.polis.read import import_polis
+from assembly.polis.write import import_polis
 from assembly.results.runs import latest_run, result_of, run_clustering
 
 DEMO_DIR = Path(__file__).parent / "demo_data" / "vtaiwan-uberx"

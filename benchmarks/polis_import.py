@@ -15,7 +15,9 @@ from sqlmodel import Session
 
 from app import create_app
 from assembly.migrate import upgrade
-from assembly.polis.read import export_files, read_export, slug_for, write_export
+from assembly.polis.export import export_files
+from assembly.polis.read import read_export
+from assembly.polis.write import slug_for, write_export
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "polis-opendata"
 

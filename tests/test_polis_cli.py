@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from assembly.auth import create_facilitator
 from assembly.models import Assembly, Facilitator, Participant, Statement, Vote
-from assembly.polis.read import FILES, import_polis
+from assembly.polis.read import FILES
+from assembly.polis.write import import_polis
 from tests.conftest import FACILITATOR_EMAIL
 
 CLASSIC = Path(__file__).parent / "fixtures" / "polis-small" / "classic"

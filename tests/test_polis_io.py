@@ -13,14 +13,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote
-from assembly.polis.read import (
-    PolisFormatError,
-    PolisImportError,
-    export_files,
-    import_polis,
-    read_export,
-    write_export,
-)
+from assembly.polis.export import export_files
+from assembly.polis.read import PolisFormatError, PolisImportError, read_export
+from assembly.polis.write import import_polis, write_export
 from assembly.voting.rules import add_statement, create_participant, latest_votes, record_vote
 from tests.conftest import CONVERSATIONS, need_shared
 

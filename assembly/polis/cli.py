@@ -15,15 +15,9 @@ from tqdm import tqdm
 from assembly.auth import get_assembly_or_404, login_required
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
-from assembly.polis.read import (
-    PolisImportError,
-    check_new_slug,
-    export_files,
-    read_export,
-    slug_for,
-    write_export,
-    write_folder,
-)
+from assembly.polis.export import export_files, write_folder
+from assembly.polis.read import PolisImportError, read_export
+from assembly.polis.write import check_new_slug, slug_for, write_export
 from assembly.results.runs import groups_by_pid
 
 bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")

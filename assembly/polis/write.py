@@ -1,0 +1,108 @@
+"""Writing a parsed Polis export into the database as a new assembly, in one transaction.
+
+`read.read_export` has already validated every file, so bad input changes nothing:
+`write_export` inserts the `PolisExport` with bulk Core inserts and rolls back on any
+failure. `import_polis` is both steps for one folder.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from assembly.models import Assembly, Participant, Statement, Vote, utcnow
+from assembly.polis.read import PolisExport, PolisImportError, read_export
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+def slug_for(name: str) -> str:
+    """A URL slug from a folder name: `vtaiwan.uberx` -> `vtaiwan-uberx`."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80].strip("-")
+
+
+def check_new_slug(db: Session, slug: str) -> None:
+    if not _SLUG.match(slug):
+        raise PolisImportError(f"slug {slug!r} must be 1 to 80 lowercase letters, digits or dashes")
+    if db.exec(select(Assembly.id).where(Assembly.slug == slug)).first() is not None:
+        raise PolisImportError(f"an assembly with slug {slug!r} already exists; choose another slug")
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def write_export(
+    db: Session,
+    export: PolisExport,
+    slug: str,
+    *,
+    language: str = "en",
+    owner_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Assembly:
+    """Create a new assembly holding `export`, in one transaction; `progress(n)` after each batch of votes."""
+    check_new_slug(db, slug)
+    if not 1 <= len(language) <= 35:
+        raise PolisImportError(f"language must be a tag of 1 to 35 characters (en, zh-Hant-TW), got {language!r}")
+    topic = export.summary.get("topic", "").strip()
+    assembly = Assembly(
+        slug=slug,
+        title=(topic or slug)[:200],
+        question=topic,
+        description=export.summary.get("conversation-description", "").strip(),
+        language=language,
+        owner_id=owner_id,
+        source=export.summary.get("url", "").strip()[:200],
+    )
+    try:
+        db.add(assembly)
+        db.flush()
+        conn, aid, now = db.connection(), assembly.id, utcnow()
+        conn.execute(Participant.__table__.insert(), [
+            {"assembly_id": aid, "pid": pid, "xid": None, "token": "pt_" + secrets.token_urlsafe(32), "created_at": now}
+            for pid in sorted(export.participants)
+        ])
+        person = dict(conn.execute(select(Participant.pid, Participant.id).where(Participant.assembly_id == aid)).all())
+        conn.execute(Statement.__table__.insert(), [
+            {
+                "assembly_id": aid, "tid": c.tid, "text": c.text, "moderation": c.moderation,
+                "author_id": None if c.author_pid is None else person[c.author_pid],
+                "is_seed": c.is_seed, "is_meta": c.is_meta, "language": language, "created_ms": c.created_ms,
+            }
+            for c in sorted(export.comments, key=lambda c: c.tid)
+        ])
+        statement = dict(conn.execute(select(Statement.tid, Statement.id).where(Statement.assembly_id == aid)).all())
+        for batch in _chunks(export.votes, 10_000):
+            conn.execute(Vote.__table__.insert(), [
+                {"assembly_id": aid, "participant_id": person[pid], "statement_id": statement[tid],
+                 "value": value, "created_ms": ms}
+                for ms, tid, pid, value in batch
+            ])
+            if progress is not None:
+                progress(len(batch))
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise PolisImportError(f"could not import into {slug!r}: {exc.orig}") from exc
+    except BaseException:
+        db.rollback()
+        raise
+    return assembly
+
+
+def import_polis(
+    db: Session, folder: Path | str, slug: str | None = None, *, language: str = "en", owner_id: int | None = None
+) -> Assembly:
+    """Read and import a Polis export folder as a new assembly (slug from the folder name by default)."""
+    slug = slug or slug_for(Path(folder).name)
+    check_new_slug(db, slug)  # fail fast, before parsing a large export
+    return write_export(db, read_export(folder), slug, language=language, owner_id=owner_id)
+
+
