@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from clustering import ClusterConfig, VoteMatrix, cluster  # noqa: E402
-from clustering.polis_data import agreement, load_polis_groups, load_votes, reddwarf_groups  # noqa: E402
+from tests.polis_data import agreement, load_polis_groups, load_votes, reddwarf_groups  # noqa: E402
 
 DATA = Path(os.environ.get("POLIS_OPENDATA", ROOT.parent / "shared" / "polis-opendata"))
 if not DATA.is_dir():

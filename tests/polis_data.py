@@ -1,4 +1,4 @@
-"""Read a Polis open-data export folder into a VoteMatrix (for tests and benchmarks; no web code)."""
+"""Read a Polis open-data export folder into a VoteMatrix: a test and benchmark helper, not part of clustering/."""
 
 from __future__ import annotations
 

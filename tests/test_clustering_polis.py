@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from clustering import ClusterConfig, cluster
-from clustering.polis_data import agreement, load_polis_groups, load_votes, reddwarf_groups
 from tests.conftest import need_shared
+from tests.polis_data import agreement, load_polis_groups, load_votes, reddwarf_groups
 
 pytestmark = pytest.mark.shared
 SMALL = ["london.youth.policing", "brexit-consensus", "15-per-hour-seattle"]
