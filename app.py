@@ -26,7 +26,7 @@ def _secret_key(instance_path: str, configured: str) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     """Build the app: settings (defaults < environment < `config`), database, extensions, blueprints."""
-    from assembly import api, auth, constitution, db, demo, i18n, jobs, migrate, security
+    from assembly import api, auth, constitution, db, demo, guards, i18n, jobs, migrate, security
     from assembly.facilitation import pages as facilitation
     from assembly.polis import cli as polis
     from assembly.results import pages as results
@@ -43,9 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     )
     app.config.update(resolve(config))
     app.config["SECRET_KEY"] = _secret_key(app.instance_path, app.config["SECRET_KEY"])
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
-    modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, voting, facilitation, api, polis, demo,
+    modules = (db, migrate, guards, security, i18n, auth, jobs, clustering_runs, voting, facilitation, api, polis, demo,
                results, constitution)
     for module in modules:
         module.init_app(app)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, request, session
+from flask import abort, session
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from assembly.auth import current_facilitator
 from assembly.models import Assembly, Facilitator, Participant
-from assembly.voting.identity import PARTICIPANT_TOKEN_PREFIX, current_participant
+from assembly.tokens import TokenKind, bearer_token, kind_of
+from assembly.voting.identity import current_participant
 from assembly.voting.rules import AssemblyError, get_assembly
-
-FACILITATOR_TOKEN_PREFIX = "aa_"  # noqa: S105 - a prefix, not a secret
 
 # Built once (see voting.rules.record_vote): participant and assembly in one indexed lookup.
 _PARTICIPANT_BY_TOKEN = (
@@ -27,18 +26,11 @@ _PARTICIPANT_BY_TOKEN = (
 )
 
 
-def bearer_token() -> str | None:
-    auth = request.headers.get("Authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return None
-
-
 def facilitator_request() -> bool:
     """Does this request claim to be a facilitator's (aa_ token, or a logged-in browser without a token)?"""
     token = bearer_token()
     if token is not None:
-        return token.startswith(FACILITATOR_TOKEN_PREFIX)
+        return kind_of(token) is TokenKind.facilitator
     return bool(session.get("facilitator_id"))
 
 
@@ -80,8 +72,9 @@ def participant_call(
         assembly = get_assembly(db, slug)
         check = None if before_create is None else (lambda: before_create(assembly))
         return assembly, current_participant(db, assembly, create=create, before_create=check)
-    if not token.startswith(PARTICIPANT_TOKEN_PREFIX):
-        if token.startswith(FACILITATOR_TOKEN_PREFIX):
+    kind = kind_of(token)
+    if kind is not TokenKind.participant:
+        if kind is TokenKind.facilitator:
             raise AssemblyError(
                 "this call is for participants; join with POST /api/assemblies/<slug>/participants", 403
             )

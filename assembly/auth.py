@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from assembly.db import get_session
 from assembly.models import ApiToken, Assembly, Facilitator, utcnow
+from assembly.tokens import TokenKind, bearer_of, new_token
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -47,7 +47,7 @@ def hash_token(token: str) -> str:
 
 def issue_token(db: Session, facilitator: Facilitator, name: str) -> str:
     """Create an API token and return it; only its hash is kept."""
-    token = "aa_" + secrets.token_urlsafe(32)
+    token = new_token(TokenKind.facilitator)
     db.add(ApiToken(facilitator_id=facilitator.id, name=name, token_hash=hash_token(token)))
     db.commit()
     return token
@@ -71,9 +71,9 @@ def current_facilitator() -> Facilitator | None:
     fac = None
     if session.get("facilitator_id"):
         fac = db.get(Facilitator, session["facilitator_id"])
-    auth = request.headers.get("Authorization", "")
-    if fac is None and auth.startswith("Bearer aa_"):
-        fac = facilitator_from_token(db, auth[7:].strip())
+    token = bearer_of(TokenKind.facilitator)
+    if fac is None and token is not None:
+        fac = facilitator_from_token(db, token)
     g.facilitator = fac
     return fac
 

@@ -17,14 +17,16 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
+from assembly.tokens import bearer_token
+
 csrf = CSRFProtect()
 
 
 def participant_key() -> str:
     """Rate-limit key: the participant token (cookie or bearer), else the client address."""
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        return "tok:" + auth[7:].strip()[:64]
+    token = bearer_token()
+    if token is not None:
+        return "tok:" + token[:64]
     tokens = session.get("participants") or {}
     slug = (request.view_args or {}).get("slug")
     if slug and slug in tokens:
@@ -41,7 +43,7 @@ def _csrf_unless_bearer() -> None:
     # csrf.protect() itself ignores WTF_CSRF_ENABLED (only Flask-WTF's own hook reads it).
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    if request.headers.get("Authorization", "").startswith("Bearer "):
+    if bearer_token() is not None:
         return
     # An API call without the session cookie carries no ambient credentials to forge
     # (e.g. a script joining an assembly to get its first token), so there is nothing to protect.

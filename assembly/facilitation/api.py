@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from assembly.api_access import (
-    bearer_token,
     facilitator_request,
     is_owner,
     owned_assembly,
@@ -18,6 +17,7 @@ from assembly.api_access import (
     require_facilitator,
 )
 from assembly.db import get_session
+from assembly.guards import bulk_body
 from assembly.models import Assembly, Moderation, Participant, Statement
 from assembly.schemas import (
     ERROR_RESPONSES,
@@ -35,6 +35,7 @@ from assembly.schemas import (
     StatementsIn,
 )
 from assembly.security import limiter
+from assembly.tokens import bearer_token
 from assembly.voting.identity import remember
 from assembly.voting.rules import (
     AssemblyError,
@@ -177,6 +178,7 @@ def _statements_limit() -> str:
     security=[*PARTICIPANT, {"facilitatorToken": []}],
 )
 @limiter.limit(_statements_limit, exempt_when=facilitator_request)
+@bulk_body
 def post_statements(path: SlugPath, body: StatementsIn):
     db = get_session()
     items = body.root if isinstance(body.root, list) else [body.root]

@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from sqlmodel import select
 
 from assembly.db import get_session
+from assembly.guards import bulk_body
 from assembly.facilitation.forms import parse_xids
 from assembly.facilitation.pages import bp, get_assembly_or_404, participant_url
 from assembly.models import Assembly, Participant, XidAllow
@@ -43,6 +44,7 @@ def invites(slug: str):
 
 
 @bp.post("/<slug>/invites/add")
+@bulk_body
 def add_xids(slug: str):
     assembly = get_assembly_or_404(slug)
     text = request.form.get("xids", "")

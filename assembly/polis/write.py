@@ -8,7 +8,6 @@ failure. `import_polis` is both steps for one folder.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlmodel import Session, select
 
 from assembly.models import Assembly, Participant, Statement, Vote, utcnow
 from assembly.polis.read import PolisExport, PolisImportError, read_export
+from assembly.tokens import TokenKind, new_token
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
@@ -66,7 +66,7 @@ def write_export(
         db.flush()
         conn, aid, now = db.connection(), assembly.id, utcnow()
         conn.execute(Participant.__table__.insert(), [
-            {"assembly_id": aid, "pid": pid, "xid": None, "token": "pt_" + secrets.token_urlsafe(32), "created_at": now}
+            {"assembly_id": aid, "pid": pid, "xid": None, "token": new_token(TokenKind.participant), "created_at": now}
             for pid in sorted(export.participants)
         ])
         person = dict(conn.execute(select(Participant.pid, Participant.id).where(Participant.assembly_id == aid)).all())

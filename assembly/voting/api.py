@@ -9,13 +9,13 @@ from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import func
 from sqlmodel import select
 
-from assembly.api_access import bearer_token, is_owner, participant_call, require_participant
+from assembly.api_access import is_owner, participant_call, require_participant
 from assembly.db import get_engine, get_session
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
 from assembly.results.runs import latest_run, result_of
 from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
 from assembly.security import limiter
-from assembly.voting.identity import PARTICIPANT_TOKEN_PREFIX
+from assembly.tokens import TokenKind, bearer_of
 from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import (
     check_vote,
@@ -65,8 +65,8 @@ def _votes_limit() -> str:
 @limiter.limit(_votes_limit)
 def cast_vote(path: SlugPath, body: VoteIn):
     vote = None
-    token = bearer_token()
-    if token is not None and token.startswith(PARTICIPANT_TOKEN_PREFIX):
+    token = bearer_of(TokenKind.participant)
+    if token is not None:
         # Hot path: a token holder's vote is one INSERT ... SELECT and a commit.
         with get_engine().begin() as conn:
             vote = vote_by_token(conn, path.slug, token, body.tid, body.vote)

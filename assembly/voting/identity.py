@@ -14,16 +14,12 @@ from flask import request, session
 from sqlmodel import Session
 
 from assembly.models import Assembly, Participant
+from assembly.tokens import TokenKind, bearer_of
 from assembly.voting.rules import create_participant, participant_by_token
-
-PARTICIPANT_TOKEN_PREFIX = "pt_"  # noqa: S105 - a prefix, not a secret
 
 
 def _bearer() -> str | None:
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer " + PARTICIPANT_TOKEN_PREFIX):
-        return auth[7:].strip()
-    return None
+    return bearer_of(TokenKind.participant)
 
 
 def current_participant(

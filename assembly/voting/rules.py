@@ -8,7 +8,6 @@ changes nothing. A vote is committed before the function returns.
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assembly.models import VOTE_VALUES, Assembly, Moderation, Participant, Statement, Vote, XidAllow, now_ms
+from assembly.tokens import TokenKind, new_token
 
 _signals = Namespace()
 # Sent with the assembly's id after a vote or statement is committed; clustering listens to
@@ -125,7 +125,7 @@ def create_participant(session: Session, assembly: Assembly, xid: str | None = N
             assembly_id=assembly.id,
             pid=_next_number(session, Participant.pid, assembly.id),
             xid=xid,
-            token="pt_" + secrets.token_urlsafe(32),
+            token=new_token(TokenKind.participant),
         )
         session.add(p)
         try:
