@@ -1,13 +1,15 @@
 """UI language through flask-babel: English and Traditional Chinese (Taiwan) at least.
 
-Order of choice: an explicit `?lang=` (remembered in the session), then the
-assembly's language for pages that belong to an assembly (`g.assembly_language`),
-then the browser's Accept-Language, then BABEL_DEFAULT_LOCALE.
+Order of choice: the person's own choice (`?lang=`, remembered in the session), then
+their browser's Accept-Language, then BABEL_DEFAULT_LOCALE. The assembly's language does
+not decide the interface: a person reading an assembly written in Chinese with an English
+browser still gets English buttons; the statements keep their own language (`lang=` on
+each), as they were written.
 """
 
 from __future__ import annotations
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
 
 # Babel locale id -> label shown in the language switcher.
@@ -35,14 +37,11 @@ def select_locale() -> str | None:
         return asked
     if session.get("lang") in LANGUAGES:
         return session["lang"]
-    from_assembly = to_locale(g.get("assembly_language"))
-    if from_assembly:
-        return from_assembly
     for tag, _quality in request.accept_languages:
         loc = to_locale(tag)
         if loc:
             return loc
-    return to_locale(request.environ.get("BABEL_DEFAULT_LOCALE")) or "en"
+    return to_locale(current_app.config.get("BABEL_DEFAULT_LOCALE")) or "en"  # the setting, not the WSGI environ
 
 
 def init_app(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""UI language: the assembly's language is the default, ?lang= switches, every string is translated."""
+"""UI language: the person's choice (?lang=), else their browser; every string is translated."""
 
 from __future__ import annotations
 
@@ -95,11 +95,8 @@ def test_compiled_catalog_matches_the_po_file():
     assert compiled == source, "messages.mo is stale: run pybabel compile -d translations"
 
 
-def test_assembly_language_sets_the_default(client, db, assembly):
-    assembly.language = "zh-Hant-TW"
-    db.add(assembly)
-    db.commit()
-    html = client.get("/a/town").text
+def test_a_chinese_browser_gets_a_chinese_interface(client, db, assembly):
+    html = client.get("/a/town", headers={"Accept-Language": "zh-TW,zh;q=0.9"}).text
     assert '<html lang="zh-Hant-TW">' in html
     assert "同意" in html and "不同意" in html and "略過" in html
     assert "0 / 3 則" in html and "剩餘字數：280" in html
@@ -117,11 +114,15 @@ def test_lang_parameter_switches_and_is_remembered(client, db, assembly):
     assert "同意" in html
 
 
-def test_assembly_language_beats_the_browser_which_decides_elsewhere(client, assembly):
-    zh_browser = {"Accept-Language": "zh-TW,zh;q=0.9"}
-    # On an assembly page the assembly's language wins, so the UI matches its statements.
-    assert '<html lang="en">' in client.get("/a/town", headers=zh_browser).text
-    html = client.get("/", headers=zh_browser).text
+def test_the_browser_not_the_assembly_decides_the_interface(client, db, assembly):
+    """An English browser on a Chinese assembly: English buttons; the statements keep their own language."""
+    assembly.language = "zh-Hant-TW"
+    db.add(assembly)
+    db.commit()
+    html = client.get("/a/town", headers={"Accept-Language": "en-US,en;q=0.9"}).text
+    assert '<html lang="en">' in html and ">Agree<" in html and "同意" not in html
+    assert 'id="statement" tabindex="-1" data-focus lang="zh-Hant-TW"' in html
+    html = client.get("/", headers={"Accept-Language": "zh-TW,zh;q=0.9"}).text
     assert '<html lang="zh-Hant-TW">' in html and "說出您的想法" in html
 
 
@@ -240,7 +241,7 @@ def test_refusals_are_translated(client, db, assembly, case):
         assert r.status_code == status, r.text
         return r.text
 
-    # Chinese from the assembly's language (from the browser's where there is no assembly), htmx and plain.
+    # Chinese from the browser's language, htmx and plain.
     zh_browser = {"Accept-Language": "zh-TW"}
     for headers in ({**HX, **zh_browser}, zh_browser):
         html = show(page, headers=headers)

@@ -277,8 +277,10 @@ def test_rate_limit_answers_429_with_a_friendly_message(database_url):
     # the participant, so a classroom behind one address shares only first votes.
     for tid in (0, 1, 2):
         assert client.post("/a/town/vote", data={"tid": tid, "value": "1"}).status_code == 302
-    # A Chinese browser still reads the English assembly's language.
+    # A Chinese browser reads it in Chinese: the interface follows the browser, not the assembly.
     r = client.post("/a/town/vote", data={"tid": 2, "value": "-1"}, headers={"Accept-Language": "zh-TW"})
+    assert r.status_code == 429 and "請稍等一分鐘後再試" in r.text
+    r = client.post("/a/town/vote", data={"tid": 2, "value": "-1"})
     assert r.status_code == 429 and "Please wait a minute" in r.text
     r = client.post("/a/town/vote", data={"tid": 2, "value": "-1"}, headers=HX)
     assert r.status_code == 429 and r.headers["HX-Retarget"] == "#notice"

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, g, render_template, request
+from flask import Blueprint, Flask, render_template, request
 from sqlmodel import select
 
 from assembly.auth import get_assembly_or_404
@@ -102,7 +102,6 @@ def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
 def _context(slug: str) -> dict[str, Any]:
     db = get_session()
     assembly = get_assembly_or_404(slug, check_owner=False)
-    g.assembly_language = assembly.language
     run = latest_run(db, assembly.id)
     job = db.exec(
         select(Job).where(Job.assembly_id == assembly.id, Job.kind == "cluster").order_by(Job.id.desc())

@@ -16,7 +16,6 @@ from flask import (
     Flask,
     current_app,
     flash,
-    g,
     get_flashed_messages,
     redirect,
     render_template,
@@ -30,6 +29,7 @@ from flask_wtf.csrf import CSRFError
 from sqlmodel import Session, select
 
 from assembly.db import get_session
+from assembly.errors import render_error_page
 from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement, XidAllow
 from assembly.security import limiter
 from assembly.voting.identity import current_participant
@@ -61,9 +61,8 @@ def is_htmx() -> bool:
 
 
 def load_assembly(slug: str) -> Assembly:
-    """The assembly of this URL; its language becomes the page's default language."""
+    """The assembly of this URL, or AssemblyError (404) when there is none."""
     assembly = get_assembly(get_session(), slug)
-    g.assembly_language = assembly.language
     return assembly
 
 
@@ -274,8 +273,8 @@ def votes(slug: str):
 
 @bp.errorhandler(AssemblyError)
 def assembly_error(e: AssemblyError):
-    """An unknown assembly and the like: a page that says what went wrong."""
-    return render_template("participant/error.html", message=e.explanation), e.status
+    """An unknown assembly and the like: the site's error page, with the reason in the page's language."""
+    return render_error_page(e.status, str(e.explanation))
 
 
 @bp.errorhandler(429)
@@ -291,11 +290,11 @@ def form_expired(_e):
 
 
 def _refuse_with(message, status: int):
-    """Refuse in the assembly's language: the message is lazy, translated only once the assembly is known."""
+    """Refuse in the page's language, with the assembly's page when the URL names one."""
     try:
         assembly = load_assembly((request.view_args or {}).get("slug", ""))
     except AssemblyError:
-        return render_template("participant/error.html", message=str(message)), status
+        return render_error_page(status, str(message))
     return refuse(assembly, str(message), status)
 
 
