@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -20,11 +21,18 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from assembly.db import get_session
 from assembly.models import ApiToken, Assembly, Facilitator, utcnow
+from assembly.security import login_allowed
 from assembly.tokens import TokenKind, bearer_of, new_token
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 MIN_PASSWORD = 10
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of no one's password, checked when the e-mail is unknown (made once per process)."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def create_facilitator(db: Session, email: str, password: str, name: str = "") -> Facilitator:
@@ -110,8 +118,13 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
         password = request.form.get("password", "")
+        if not login_allowed(email):
+            return render_template("auth/login.html", error=_(
+                "Too many login attempts. Please wait a few minutes, then try again.")), 429
         fac = get_session().exec(select(Facilitator).where(Facilitator.email == email)).first()
-        if fac is None or not check_password_hash(fac.password_hash, password):
+        # An unknown e-mail costs the same scrypt hash as a known one, so timing reveals nothing.
+        password_hash = fac.password_hash if fac is not None else _dummy_hash()
+        if not check_password_hash(password_hash, password) or fac is None:
             error = _("Wrong e-mail or password.")
         else:
             session.clear()

@@ -1,10 +1,17 @@
-"""CSRF protection, per-participant rate limits and security headers.
+"""CSRF protection, rate limits, cookie flags, the trusted-proxy setting and security headers.
 
 CSRF is checked on every unsafe request except API calls that carry a bearer
 token (a token is not sent by the browser on its own, so it cannot be forged
-cross-site) or no session cookie at all. Rate limits key on the participant
-cookie when there is one, so a classroom behind one NAT address is not
-throttled as a single person.
+cross-site) or no session cookie at all. The HTML pages never take a bearer token:
+there a made-up `Authorization` header skips nothing.
+
+Rate limits key on the participant (token or cookie reference) when there is one, so a
+classroom behind one NAT address is not throttled as a single person; a browser without a
+participant yet is keyed by address *and* assembly, with its own, larger limit. Joining
+(creating a participant) is limited per address and per assembly, so one script cannot
+mint identities, each with fresh vote limits. Counts live in storage every worker shares
+(an SQLite file by default, assembly/ratelimit_store.py). The limits and their settings
+are listed in docs/security.md.
 """
 
 from __future__ import annotations
@@ -12,29 +19,95 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, abort, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from limits import parse_many
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from assembly.ratelimit_store import default_uri
 from assembly.tokens import bearer_token
 
 csrf = CSRFProtect()
 
 
+def _api() -> bool:
+    return request.path.startswith("/api/")
+
+
 def participant_key() -> str:
-    """Rate-limit key: the participant token (cookie or bearer), else the client address."""
-    token = bearer_token()
+    """Rate-limit key: the participant (API token, or the cookie's reference), else address and assembly.
+
+    The token comes from tokens.bearer_token, so `bearer` and `Bearer` are one bucket. Only
+    API calls are keyed by a bearer token: the pages ignore one, so a made-up header there
+    cannot buy a fresh bucket per request.
+    """
+    slug = (request.view_args or {}).get("slug") or ""
+    token = bearer_token() if _api() else None
     if token is not None:
         return "tok:" + token[:64]
-    tokens = session.get("participants") or {}
-    slug = (request.view_args or {}).get("slug")
-    if slug and slug in tokens:
-        return "p:" + tokens[slug]
-    return "ip:" + get_remote_address()
+    refs = session.get("participants") or {}
+    if slug and slug in refs:
+        return f"p:{refs[slug]}"
+    return f"ip:{slug}:{get_remote_address()}"
 
 
 limiter = Limiter(key_func=participant_key, default_limits=[])
+
+
+def _newcomer() -> bool:
+    return participant_key().startswith("ip:")
+
+
+def votes_limit() -> str:
+    """Votes per participant; a browser's first vote (no participant yet) counts per address and assembly."""
+    return current_app.config["RATELIMIT_NEWCOMERS" if _newcomer() else "RATELIMIT_VOTES"]
+
+
+def statements_limit() -> str:
+    """Statements per participant; a first statement counts per address and assembly, like a first vote."""
+    return current_app.config["RATELIMIT_NEWCOMERS" if _newcomer() else "RATELIMIT_STATEMENTS"]
+
+
+def _hit(setting: str, *key: str) -> bool:
+    """Count one hit against every limit in `setting` for `key`; False when one is exceeded."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    strategy = limiter.limiter
+    return all([strategy.hit(item, *key) for item in parse_many(current_app.config[setting])])
+
+
+def check_join(slug: str) -> None:
+    """429 when this address, or anyone at all, has joined assembly `slug` too often lately."""
+    if not (_hit("RATELIMIT_JOINS_PER_ADDRESS", "join-addr", slug, get_remote_address())
+            and _hit("RATELIMIT_JOINS_PER_ASSEMBLY", "join-assembly", slug)):
+        abort(429, "too many people joined from here just now; please try again in a few minutes")
+
+
+def login_allowed(email: str) -> bool:
+    """Count a login attempt; False when this account or this address has tried too often lately.
+
+    Both are counted for every attempt, known e-mail or not, so the answer reveals nothing.
+    """
+    account = _hit("RATELIMIT_LOGIN_PER_ACCOUNT", "login-account", email[:254])
+    address = _hit("RATELIMIT_LOGIN_PER_ADDRESS", "login-addr", get_remote_address())
+    return account and address
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie, `Secure` when the request came over HTTPS (COOKIE_SECURE=auto).
+
+    Behind a trusted proxy (TRUSTED_PROXIES) the scheme is the one the proxy reports in
+    X-Forwarded-Proto, so a TLS-terminating proxy also gets Secure cookies.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        mode = app.config["COOKIE_SECURE"]
+        if mode == "auto":
+            return request.is_secure
+        return mode == "always"
 
 
 def _csrf_unless_bearer() -> None:
@@ -43,7 +116,7 @@ def _csrf_unless_bearer() -> None:
     # csrf.protect() itself ignores WTF_CSRF_ENABLED (only Flask-WTF's own hook reads it).
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    if bearer_token() is not None:
+    if _api() and bearer_token() is not None:
         return
     # An API call without the session cookie carries no ambient credentials to forge
     # (e.g. a script joining an assembly to get its first token), so there is nothing to protect.
@@ -113,4 +186,12 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul)
     app.before_request(_csrf_unless_bearer)
     app.after_request(_headers)
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = default_uri(app.config["DATABASE_URL"], app.instance_path)
     limiter.init_app(app)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = _SessionInterface()
+    if app.config["TRUSTED_PROXIES"]:
+        # X-Forwarded-For/-Proto are believed only from the configured number of proxies in front.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]

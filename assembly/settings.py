@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from limits import parse_many
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -28,9 +30,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SQLITE_SYNCHRONOUS", str, "NORMAL", "SQLite PRAGMA synchronous in WAL mode (NORMAL or FULL)."),
     Setting("SQLITE_BUSY_TIMEOUT_MS", int, 10000, "How long a SQLite writer waits for the lock before failing."),
     Setting("RATELIMIT_ENABLED", bool, True, "Turn per-participant rate limits on or off."),
-    Setting("RATELIMIT_STORAGE_URI", str, "memory://", "flask-limiter storage (memory:// or redis://...)."),
+    Setting("RATELIMIT_STORAGE_URI", str, "",
+            "Where rate-limit counts live, shared by all workers: empty means an SQLite file beside the SQLite "
+            "database (or instance/ratelimits.db); redis://... for several app servers; memory:// counts per process."),
     Setting("RATELIMIT_VOTES", str, "60 per minute", "Votes one participant may cast."),
     Setting("RATELIMIT_STATEMENTS", str, "5 per minute;30 per hour", "Statements one participant may submit."),
+    Setting("RATELIMIT_NEWCOMERS", str, "300 per minute",
+            "First votes and statements (browsers without a participant yet) per client address and assembly."),
+    Setting("RATELIMIT_JOINS_PER_ADDRESS", str, "100 per hour",
+            "New participants one client address may create in one assembly."),
+    Setting("RATELIMIT_JOINS_PER_ASSEMBLY", str, "2000 per hour",
+            "New participants one assembly accepts, from anyone."),
+    Setting("RATELIMIT_LOGIN_PER_ACCOUNT", str, "10 per 15 minutes", "Login attempts on one facilitator e-mail."),
+    Setting("RATELIMIT_LOGIN_PER_ADDRESS", str, "30 per 15 minutes", "Login attempts from one client address."),
+    Setting("TRUSTED_PROXIES", int, 0,
+            "How many reverse proxies in front set X-Forwarded-For/-Proto; 0 ignores those headers."),
+    Setting("COOKIE_SECURE", str, "auto",
+            "Secure flag on the session cookie: auto (when served over HTTPS, also as a trusted proxy reports), "
+            "always or never."),
     Setting("MAX_BODY_BYTES", int, 64 * 1024,
             "Largest request body on most routes (a vote, a form, one statement); larger is a 413."),
     Setting("MAX_BULK_BODY_BYTES", int, 4 * 1024 * 1024,
@@ -89,6 +106,16 @@ def resolve(overrides: dict[str, Any] | None, environ: dict[str, str] | None = N
         raise ValueError("SQLITE_SYNCHRONOUS must be NORMAL or FULL")
     if out["CONSTITUTION_SIMILARITY"] not in {"auto", "char-ngram-tfidf"}:
         raise ValueError("CONSTITUTION_SIMILARITY must be auto or char-ngram-tfidf")
+    if out["COOKIE_SECURE"] not in {"auto", "always", "never"}:
+        raise ValueError("COOKIE_SECURE must be auto, always or never")
+    if out["TRUSTED_PROXIES"] < 0:
+        raise ValueError("TRUSTED_PROXIES must be 0 or more")
+    for s in SETTINGS:
+        if s.name.startswith("RATELIMIT_") and s.type is str and s.name != "RATELIMIT_STORAGE_URI":
+            try:
+                parse_many(out[s.name])
+            except ValueError as exc:
+                raise ValueError(f"{s.name} is not a rate limit such as '60 per minute': {out[s.name]!r}") from exc
     if out["CLUSTERING_DEVICE"] not in {"auto", "cpu", "cuda"}:
         raise ValueError("CLUSTERING_DEVICE must be auto, cpu or cuda")
     # Private keys (leading underscore) let tests pass objects through untouched.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -34,7 +33,7 @@ from assembly.schemas import (
     StatementPath,
     StatementsIn,
 )
-from assembly.security import limiter
+from assembly.security import check_join, limiter, statements_limit
 from assembly.tokens import bearer_token
 from assembly.voting.identity import remember
 from assembly.voting.rules import (
@@ -135,6 +134,7 @@ def join(path: SlugPath, body: JoinIn):
     assembly = get_assembly(db, path.slug)
     if not assembly.is_open:
         raise AssemblyError("this assembly is closed", 409)
+    check_join(assembly.slug)
     participant = create_participant(db, assembly, xid=body.xid)
     if bearer_token() is None:
         # A browser joining through the API keeps the participant in its cookie, like the pages do.
@@ -167,17 +167,13 @@ def list_statements(path: SlugPath):
     return {"statements": [statement_json(s, me=me) for s in shown]}
 
 
-def _statements_limit() -> str:
-    return current_app.config["RATELIMIT_STATEMENTS"]
-
-
 @bp.post(
     "/assemblies/<slug>/statements",
     summary="Add a statement (participant) or seed statements, one or a list (owner)",
     responses={201: StatementList},
     security=[*PARTICIPANT, {"facilitatorToken": []}],
 )
-@limiter.limit(_statements_limit, exempt_when=facilitator_request)
+@limiter.limit(statements_limit, exempt_when=facilitator_request)
 @bulk_body
 def post_statements(path: SlugPath, body: StatementsIn):
     db = get_session()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 from sqlalchemy import func
 from sqlmodel import select
@@ -14,7 +13,7 @@ from assembly.db import get_engine, get_session
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
 from assembly.results.runs import latest_run, result_of
 from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
-from assembly.security import limiter
+from assembly.security import limiter, votes_limit
 from assembly.tokens import TokenKind, bearer_of
 from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import (
@@ -52,17 +51,13 @@ def next_for_me(path: SlugPath):
     return {"statement": out, "progress": {"voted": voted, "total": total}, "is_open": assembly.is_open}
 
 
-def _votes_limit() -> str:
-    return current_app.config["RATELIMIT_VOTES"]
-
-
 @bp.post(
     "/assemblies/<slug>/votes",
     summary="Vote; answers 201 only after the vote is committed",
     responses={201: VoteOut},
     security=PARTICIPANT,
 )
-@limiter.limit(_votes_limit)
+@limiter.limit(votes_limit)
 def cast_vote(path: SlugPath, body: VoteIn):
     vote = None
     token = bearer_of(TokenKind.participant)

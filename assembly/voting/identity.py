@@ -1,9 +1,13 @@
 """Who is the participant of this request, for the HTML views and the JSON API alike.
 
-A participant is identified by a secret token: in the browser it sits in the
-signed session cookie under `session["participants"][slug]`; API clients send
-it as `Authorization: Bearer pt_...`. Participants are created lazily, on their
-first vote or statement, so page views do not inflate the participant count.
+In the browser the signed session cookie holds only a reference, the participant's row id,
+under `session["participants"][slug]`, never the `pt_...` token (a copied cookie then does
+not give away an API credential, and the token never sits in plain text in the cookie).
+API clients send the token as `Authorization: Bearer pt_...`; `api_access.participant_call`
+resolves it. The HTML pages ignore that header altogether: they are cookie-and-CSRF only, so
+a made-up bearer header can neither skip CSRF nor join anyone.
+Participants are created lazily, on their first vote or statement, so page views do not
+inflate the participant count; each join passes the join limits first (security.check_join).
 """
 
 from __future__ import annotations
@@ -14,38 +18,47 @@ from flask import request, session
 from sqlmodel import Session
 
 from assembly.models import Assembly, Participant
-from assembly.tokens import TokenKind, bearer_of
+from assembly.security import check_join
 from assembly.voting.rules import create_participant, participant_by_token
 
 
-def _bearer() -> str | None:
-    return bearer_of(TokenKind.participant)
+def _from_cookie(db: Session, assembly: Assembly) -> Participant | None:
+    ref = (session.get("participants") or {}).get(assembly.slug)
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        participant = db.get(Participant, ref)
+        return participant if participant is not None and participant.assembly_id == assembly.id else None
+    if isinstance(ref, str):
+        # A cookie from before references: it held the token. Replace it with the reference.
+        participant = participant_by_token(db, assembly, ref)
+        if participant is not None:
+            remember(assembly, participant)
+        return participant
+    return None
 
 
 def current_participant(
     db: Session, assembly: Assembly, *, create: bool = False, before_create: Callable[[], object] | None = None
 ) -> Participant | None:
-    """The request's participant in `assembly`; with `create`, join them (xid from `?xid=` or the form).
+    """The browser's participant in `assembly`; with `create`, join them (xid from `?xid=` or the form).
 
     `before_create` runs first when someone new would be joined (e.g. `check_vote`), so a
     request that is going to be refused leaves no participant behind.
     """
-    token = _bearer() or (session.get("participants") or {}).get(assembly.slug)
-    participant = participant_by_token(db, assembly, token)
+    participant = _from_cookie(db, assembly)
     if participant is not None or not create:
         return participant
     if before_create is not None:
         before_create()
+    check_join(assembly.slug)
     xid = request.values.get("xid") or session.get("xids", {}).get(assembly.slug)
     participant = create_participant(db, assembly, xid=xid)
-    if _bearer() is None:
-        remember(assembly, participant)
+    remember(assembly, participant)
     return participant
 
 
 def remember(assembly: Assembly, participant: Participant) -> None:
-    """Keep the participant's token in the browser's signed session cookie."""
-    tokens = dict(session.get("participants") or {})
-    tokens[assembly.slug] = participant.token
-    session["participants"] = tokens
+    """Keep a reference to the participant (its row id, not its token) in the signed session cookie."""
+    refs = dict(session.get("participants") or {})
+    refs[assembly.slug] = participant.id
+    session["participants"] = refs
     session.permanent = True

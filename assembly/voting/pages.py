@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     flash,
     get_flashed_messages,
     redirect,
@@ -31,7 +30,7 @@ from sqlmodel import Session, select
 from assembly.db import get_session
 from assembly.errors import render_error_page
 from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement, XidAllow
-from assembly.security import limiter
+from assembly.security import limiter, statements_limit, votes_limit
 from assembly.voting.identity import current_participant
 from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import (
@@ -215,7 +214,7 @@ def assembly(slug: str):
 
 
 @bp.post("/a/<slug>/vote")
-@limiter.limit(lambda: current_app.config["RATELIMIT_VOTES"])
+@limiter.limit(votes_limit)
 def vote(slug: str):
     """Record a vote, then show the next statement (or, from "My votes", the changed row)."""
     assembly = load_assembly(slug)
@@ -241,7 +240,7 @@ def vote(slug: str):
 
 
 @bp.post("/a/<slug>/statements")
-@limiter.limit(lambda: current_app.config["RATELIMIT_STATEMENTS"])
+@limiter.limit(statements_limit)
 def add(slug: str):
     """Add the participant's statement (with their agree vote); strict moderation holds it for review."""
     assembly = load_assembly(slug)
