@@ -10,7 +10,7 @@ each), as they were written.
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_datetime, get_locale
 
 # Babel locale id -> label shown in the language switcher.
 LANGUAGES = {"en": "English", "zh_Hant_TW": "繁體中文（台灣）"}
@@ -45,5 +45,7 @@ def select_locale() -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    # Pages show times in the TIME_ZONE setting (the assembly's community); the database keeps UTC.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIME_ZONE"]
     Babel(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale, format_datetime=format_datetime)

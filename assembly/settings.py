@@ -61,6 +61,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLUSTERING_DEVICE", str, "auto", "Device for clustering: auto, cpu or cuda."),
     Setting("CLUSTERING_AUTO", bool, True, "Recluster in the background after votes arrive."),
     Setting("CLUSTERING_DEBOUNCE_S", float, 5.0, "Wait after a vote before reclustering in the background."),
+    Setting("RESULTS_MIN_GROUP_SIZE", int, 5,
+            "Opinion groups are shown (results page, API, exports) only once every group has this many "
+            "participants, so a group of one or two does not reveal how individuals voted."),
+    Setting("TIME_ZONE", str, "UTC",
+            "IANA time zone (e.g. Asia/Taipei) in which pages show times; the database keeps UTC."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -116,11 +121,23 @@ def resolve(overrides: dict[str, Any] | None, environ: dict[str, str] | None = N
                 parse_many(out[s.name])
             except ValueError as exc:
                 raise ValueError(f"{s.name} is not a rate limit such as '60 per minute': {out[s.name]!r}") from exc
+    if out["RESULTS_MIN_GROUP_SIZE"] < 1:
+        raise ValueError("RESULTS_MIN_GROUP_SIZE must be at least 1")
+    _check_time_zone(out["TIME_ZONE"])
     if out["CLUSTERING_DEVICE"] not in {"auto", "cpu", "cuda"}:
         raise ValueError("CLUSTERING_DEVICE must be auto, cpu or cuda")
     # Private keys (leading underscore) let tests pass objects through untouched.
     out.update({k: v for k, v in overrides.items() if k.startswith("_")})
     return out
+
+
+def _check_time_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"TIME_ZONE must be an IANA time zone such as Asia/Taipei or UTC, got {name!r}") from None
 
 
 def markdown_table() -> str:

@@ -18,7 +18,8 @@ from assembly.models import Assembly, Facilitator
 from assembly.polis.export import export_files, write_folder
 from assembly.polis.read import PolisImportError, read_export
 from assembly.polis.write import check_new_slug, slug_for, write_export
-from assembly.results.runs import groups_by_pid
+from assembly.results.disclosure import shown_groups_by_pid
+from assembly.results.runs import current_result
 
 bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")
 
@@ -31,7 +32,8 @@ def export_zip(slug: str):
     assembly = get_assembly_or_404(slug)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in export_files(db, assembly, groups_by_pid(db, assembly.id)).items():
+        groups = shown_groups_by_pid(current_result(db, assembly.id))  # none while a group is too small
+        for name, text in export_files(db, assembly, groups).items():
             zf.writestr(f"{slug}/{name}", text)
     buf.seek(0)
     response = send_file(buf, mimetype="application/zip", as_attachment=True,
@@ -84,7 +86,8 @@ def export_cmd(slug: str, directory: Path, overwrite: bool) -> None:
     if assembly is None:
         raise click.ClickException(f"no assembly {slug!r}")
     try:
-        paths = write_folder(export_files(db, assembly, groups_by_pid(db, assembly.id)), directory, overwrite=overwrite)
+        groups = shown_groups_by_pid(current_result(db, assembly.id))  # none while a group is too small
+        paths = write_folder(export_files(db, assembly, groups), directory, overwrite=overwrite)
     except OSError as exc:  # FileExistsError included
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {', '.join(p.name for p in paths)} to {directory}")

@@ -17,6 +17,7 @@ from sqlmodel import select
 from assembly.auth import get_assembly_or_404
 from assembly.db import get_session
 from assembly.models import Job, JobStatus, Statement
+from assembly.results.disclosure import disclosure, public_result
 from assembly.results.runs import latest_run, result_of
 from assembly.voting.rules import visible
 
@@ -109,12 +110,14 @@ def _context(slug: str) -> dict[str, Any]:
     ctx: dict[str, Any] = {"assembly": assembly, "run": run, "job": job, "JobStatus": JobStatus}
     if run is not None:
         result = result_of(run)
+        rule = disclosure(result)
+        result = public_result(result, rule)  # nothing per group until every group is big enough
         # Only statements open for voting: one rejected after the run must vanish from the page now,
         # not at the next run.
         statements = db.exec(select(Statement).where(Statement.assembly_id == assembly.id)).all()
         texts = {s.tid: s.text for s in statements if visible(s, assembly)}
         ctx.update(summary=summarise(result, texts), points=map_points(result), colours=GROUP_COLOURS,
-                   method=result["method"])
+                   method=result["method"], groups_rule=rule)
     return ctx
 
 

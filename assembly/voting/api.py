@@ -11,6 +11,7 @@ from sqlmodel import select
 from assembly.api_access import is_owner, participant_call, require_participant
 from assembly.db import get_engine, get_session
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
+from assembly.results.disclosure import disclosure, public_result
 from assembly.results.runs import latest_run, result_of
 from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
 from assembly.security import limiter, votes_limit
@@ -132,10 +133,15 @@ def results(path: SlugPath):
 
 
 def _clustering(db, assembly_id: int) -> dict | None:
-    """The newest clustering run: its provenance and full result; None before the first run."""
+    """The newest clustering run: its provenance and result; None before the first run.
+
+    Per-group figures are left out until every group has RESULTS_MIN_GROUP_SIZE participants
+    (`groups_hidden` then says so), as on the results page.
+    """
     run = latest_run(db, assembly_id)
     if run is None:
         return None
+    result = result_of(run)
     return {
         "run_id": run.id,
         "created_at": run.created_at.isoformat(),
@@ -144,5 +150,5 @@ def _clustering(db, assembly_id: int) -> dict | None:
         "vote_snapshot_hash": run.vote_snapshot_hash,
         "device": run.device,
         "seconds": run.seconds,
-        "result": result_of(run),
+        "result": public_result(result, disclosure(result)),
     }
