@@ -84,7 +84,7 @@ def test_html_routes_do_not_take_a_made_up_bearer_token(limited):
     assert participants(app) == 0 and votes(app) == 0
 
 
-def test_bearer_and_Bearer_are_one_bucket(limited):
+def test_the_bearer_scheme_in_any_case_is_one_bucket(limited):
     app = limited(RATELIMIT_VOTES="2 per minute")
     client = app.test_client()
     token = client.post("/api/assemblies/town/participants", json={}).json["token"]

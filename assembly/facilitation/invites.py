@@ -16,9 +16,9 @@ from flask_babel import ngettext
 from sqlmodel import select
 
 from assembly.db import get_session
-from assembly.guards import bulk_body
 from assembly.facilitation.forms import parse_xids
 from assembly.facilitation.pages import bp, get_assembly_or_404, participant_url
+from assembly.guards import bulk_body
 from assembly.models import Assembly, Participant, XidAllow
 
 
