@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -90,3 +91,24 @@ def test_settings_reject_bad_values():
         resolve({"TIME_ZONE": "Mars/Olympus"}, environ={})
     with pytest.raises(ValueError, match="RESULTS_MIN_GROUP_SIZE"):
         resolve({"RESULTS_MIN_GROUP_SIZE": 0}, environ={})
+
+
+def test_where_do_i_stand_from_the_stored_run(app, client, db):
+    """A participant who votes with group A except on statement 2 sees their group, the map mark and statement 2."""
+    a, _truth = planted(db)
+    for tid in range(9):
+        agrees = tid < 4 or tid == 8
+        value = -1 if tid == 2 else (1 if agrees else -1)
+        assert client.post("/a/planted/vote", data={"tid": tid, "value": value}).status_code == 302
+    html = client.get("/a/planted/results", headers=EN).text
+    assert "Where do you stand?" not in html  # no stored run yet: nothing is computed on the request
+    run_clustering(db, a, device="cpu")
+    html = client.get("/a/planted/results", headers=EN).text
+    assert "Where do you stand?" in html and 'class="you-are-here"' in html and "you are here" in html
+    group = re.search(r"You are in group ([AB])\.", html).group(1)
+    differs = re.search(r'<ul class="differences">(.*?)</ul>', html, re.S).group(1)
+    assert "Statement number 2 " in differs and "You disagreed; 8% of your group did." in differs  # 1 of 13: only me
+    assert "Statement number 0 " not in differs  # voted like the group there
+    assert f"Group {group}" in html
+    other = app.test_client().get("/a/planted/results", headers=EN).text  # someone who has not voted
+    assert "you-are-here" not in other and "Where do you stand?" not in other

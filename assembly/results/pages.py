@@ -19,7 +19,9 @@ from assembly.db import get_session
 from assembly.models import Job, JobStatus, Statement
 from assembly.results.disclosure import disclosure, public_result
 from assembly.results.runs import latest_run, result_of
-from assembly.voting.rules import visible
+from assembly.results.standing import where_i_stand
+from assembly.voting.identity import current_participant
+from assembly.voting.rules import latest_votes, visible
 
 bp = Blueprint("results", __name__)
 
@@ -46,8 +48,8 @@ def _scale(points: list[tuple[float, float]], size: float = 300.0, pad: float = 
     return lambda x, y: (size / 2 + (x - cx) * k, size / 2 - (y - cy) * k)
 
 
-def map_points(result: dict[str, Any]) -> list[MapPoint]:
-    """Participants as (x, y, group), sampled evenly to at most MAP_POINTS."""
+def map_points(result: dict[str, Any], me: int | None = None) -> tuple[list[MapPoint], MapPoint | None]:
+    """Participants as (x, y, group), sampled evenly to at most MAP_POINTS; and pid `me`'s point, if placed."""
     proj = result["projections"]
     groups = result["participants"]
     pids = sorted(proj, key=int)
@@ -58,7 +60,11 @@ def map_points(result: dict[str, Any]) -> list[MapPoint]:
     for p in chosen:
         x, y = scale(*proj[p])
         out.append(MapPoint(round(x, 1), round(y, 1), groups.get(p)))
-    return out
+    you = None
+    if me is not None and str(me) in proj:
+        x, y = scale(*proj[str(me)])
+        you = MapPoint(round(min(max(x, 4.0), 296.0), 1), round(min(max(y, 4.0), 296.0), 1), groups.get(str(me)))
+    return out, you
 
 
 def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
@@ -116,8 +122,15 @@ def _context(slug: str) -> dict[str, Any]:
         # not at the next run.
         statements = db.exec(select(Statement).where(Statement.assembly_id == assembly.id)).all()
         texts = {s.tid: s.text for s in statements if visible(s, assembly)}
-        ctx.update(summary=summarise(result, texts), points=map_points(result), colours=GROUP_COLOURS,
-                   method=result["method"], groups_rule=rule)
+        participant = current_participant(db, assembly)
+        points, you = map_points(result, participant.pid if participant else None)
+        standing = None
+        if participant is not None:
+            by_id = {s.id: s.tid for s in statements}
+            mine = {by_id[sid]: v for (_p, sid), v in latest_votes(db, assembly.id, participant.id).items()}
+            standing = where_i_stand(result, participant.pid, mine, texts)
+        ctx.update(summary=summarise(result, texts), points=points, you=you, standing=standing,
+                   colours=GROUP_COLOURS, method=result["method"], groups_rule=rule)
     return ctx
 
 
