@@ -56,7 +56,8 @@ def prepare(database_url: str) -> None:
 def granian(port: int, *, workers: int, threads: int) -> list[str]:
     """The production server's command line (README), on loopback."""
     return [sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--factory",
-            "--workers", str(workers), "--blocking-threads", str(threads), "--host", "127.0.0.1",
+            "--workers", str(workers), "--blocking-threads", str(threads), "--respawn-failed-workers",
+            "--host", "127.0.0.1",
             "--port", str(port), "--log-level", "warning", "--no-ws", "app:create_app"]
 
 
