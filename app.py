@@ -26,7 +26,22 @@ def _secret_key(instance_path: str, configured: str) -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     """Build the app: settings (defaults < environment < `config`), database, extensions, blueprints."""
-    from assembly import api, auth, constitution, db, demo, guards, i18n, jobs, migrate, security
+    from assembly import (
+        api,
+        assemblies,
+        auth,
+        constitution,
+        db,
+        demo,
+        errors,
+        guards,
+        htmx,
+        i18n,
+        jobs,
+        markup,
+        migrate,
+        security,
+    )
     from assembly.facilitation import pages as facilitation
     from assembly.polis import cli as polis
     from assembly.results import pages as results
@@ -44,8 +59,8 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config.update(resolve(config))
     app.config["SECRET_KEY"] = _secret_key(app.instance_path, app.config["SECRET_KEY"])
 
-    modules = (db, migrate, guards, security, i18n, auth, jobs, clustering_runs, voting, facilitation, api, polis, demo,
-               results, constitution)
+    modules = (db, migrate, guards, security, i18n, markup, errors, htmx, assemblies, auth, jobs, clustering_runs,
+               voting, facilitation, api, polis, demo, results, constitution)
     for module in modules:
         module.init_app(app)
     return app

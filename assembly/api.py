@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from assembly.db import get_session
+from assembly.domain_errors import AssemblyError
 from assembly.facilitation import api as api_assemblies
 from assembly.schemas import ERROR_RESPONSES, CsrfOut, ErrorOut
 from assembly.voting import api as api_voting
-from assembly.voting.rules import AssemblyError
 
 api = APIBlueprint("api", __name__, url_prefix="/api", abp_responses=ERROR_RESPONSES)
 api.register_api(api_assemblies.bp)

@@ -12,11 +12,12 @@ from flask import abort, session
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
+from assembly.assemblies import get_assembly
 from assembly.auth import current_facilitator
+from assembly.domain_errors import AssemblyError
 from assembly.models import Assembly, Facilitator, Participant
 from assembly.tokens import TokenKind, bearer_token, kind_of
 from assembly.voting.identity import current_participant
-from assembly.voting.rules import AssemblyError, get_assembly
 
 # Built once (see voting.rules.record_vote): participant and assembly in one indexed lookup.
 _PARTICIPANT_BY_TOKEN = (
@@ -40,15 +41,6 @@ def require_facilitator() -> Facilitator:
     if fac is None:
         abort(401, "facilitator login or an 'Authorization: Bearer aa_...' token is required")
     return fac
-
-
-def owned_assembly(db: Session, slug: str) -> Assembly:
-    """The assembly, if the caller is its owner facilitator: 401 without a facilitator, 403 for anyone else."""
-    fac = require_facilitator()
-    assembly = get_assembly(db, slug)
-    if assembly.owner_id != fac.id:
-        raise AssemblyError("only the facilitator who owns this assembly may do this", 403)
-    return assembly
 
 
 def is_owner(db: Session, assembly: Assembly) -> bool:

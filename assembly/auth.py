@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from assembly.db import get_session
-from assembly.models import ApiToken, Assembly, Facilitator, utcnow
+from assembly.models import ApiToken, Facilitator, utcnow
 from assembly.security import login_allowed
 from assembly.tokens import TokenKind, bearer_of, new_token
 
@@ -84,18 +84,6 @@ def current_facilitator() -> Facilitator | None:
         fac = facilitator_from_token(db, token)
     g.facilitator = fac
     return fac
-
-
-def get_assembly_or_404(slug: str, check_owner: bool = True) -> Assembly:
-    """The assembly named `slug`: 404 if there is none, 403 if `check_owner` and it is another facilitator's."""
-    assembly = get_session().exec(select(Assembly).where(Assembly.slug == slug)).first()
-    if assembly is None:
-        abort(404, _("There is no assembly %(slug)s.", slug=slug))
-    if check_owner:
-        facilitator = current_facilitator()
-        if facilitator is None or assembly.owner_id != facilitator.id:
-            abort(403, _("This assembly belongs to another facilitator."))
-    return assembly
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -155,10 +155,6 @@ class JobRunner:
         raise TimeoutError("background jobs did not finish in time")
 
 
-def runner() -> JobRunner:
-    return current_app.extensions["jobs"]
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

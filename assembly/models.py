@@ -17,10 +17,11 @@ from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstrain
 from sqlmodel import Field, SQLModel
 
 # Ids, Polis numbers (tid, pid) and millisecond timestamps are 64-bit on every backend, as the code
-# bounds them (participation.MAX_ID, the <int:...> URL converter): BIGINT on PostgreSQL, whose INTEGER
+# bounds them (BIGINT_MAX, the <int:...> URL converter): BIGINT on PostgreSQL, whose INTEGER
 # is 32-bit. SQLite's INTEGER is already 64-bit, and an INTEGER PRIMARY KEY is the rowid that
 # autoincrements (a BIGINT one would not), so SQLite keeps INTEGER.
 BigInt = BigInteger().with_variant(Integer(), "sqlite")
+BIGINT_MAX = 2**63 - 1  # the largest id, tid or pid any backend stores; larger ones cannot exist
 
 
 def utcnow() -> datetime:
@@ -109,11 +110,18 @@ class XidAllow(SQLModel, table=True):
 class Statement(SQLModel, table=True):
     """A statement (Polis 'comment'); `tid` is the per-assembly number Polis exports."""
 
-    __table_args__ = (UniqueConstraint("assembly_id", "tid"),)
+    __table_args__ = (
+        UniqueConstraint("assembly_id", "tid"),
+        # One statement per normalised text: concurrent identical posts cannot both pass, and a
+        # duplicate is found by one indexed lookup. NULL keys (duplicates within a Polis import)
+        # are distinct, so an imported history is kept as it was.
+        Index("uq_statement_text_key", "assembly_id", "text_key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
     assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
     tid: int = Field(sa_type=BigInt)
     text: str = Field(sa_column=Column(Text, nullable=False))
+    text_key: str | None = Field(default=None, max_length=64, description="assembly.texts.text_key(text)")
     author_id: int | None = Field(default=None, foreign_key="participant.id", sa_type=BigInt)
     is_seed: bool = False
     moderation: Moderation = Field(default=Moderation.accepted)

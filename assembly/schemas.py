@@ -6,57 +6,12 @@ field's name instead of a silently ignored setting.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    RootModel,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, StrictInt, field_validator, model_validator
 
-from assembly.facilitation.forms import (
-    LANGUAGE_MAX,
-    LENGTH_MAX,
-    LENGTH_MIN,
-    SLUG_MAX,
-    SLUG_MIN,
-    TITLE_MAX,
-    normalize_language,
-    validate_slug,
-)
 from assembly.models import Moderation
-
-
-def _valid(checked: tuple[str, str | None]) -> str:
-    """Turn a facilitator-form check's (value, error) into a pydantic error: one set of rules for both."""
-    value, error = checked
-    if error:
-        raise ValueError(str(error))
-    return value
-
-
-# The pattern documents the rule in the OpenAPI spec; the validator adds reserved names.
-Slug = Annotated[
-    str,
-    StringConstraints(min_length=SLUG_MIN, max_length=SLUG_MAX, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$"),
-    AfterValidator(lambda v: _valid(validate_slug(v))),
-]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-Language = Annotated[
-    str,
-    StringConstraints(max_length=LANGUAGE_MAX),
-    AfterValidator(lambda v: _valid(normalize_language(v))),
-    Field(description="BCP 47 tag, e.g. en, zh-Hant-TW, nan-TW; stored in canonical case."),
-]
-MaxLength = Annotated[StrictInt, Field(ge=LENGTH_MIN, le=LENGTH_MAX)]
+from assembly.validation import AssemblyFields, Description, Language, MaxLength, Question, Title
 
 
 class _In(BaseModel):
@@ -94,8 +49,8 @@ class AssemblySettings(_In):
     """The settings a facilitator may change after creation; all optional in a PATCH."""
 
     title: Title | None = None
-    question: LongText | None = None
-    description: LongText | None = None
+    question: Question | None = None
+    description: Description | None = None
     language: Language | None = None
     strict_moderation: StrictBool | None = Field(default=None, description="Show only accepted statements.")
     participants_can_write: StrictBool | None = None
@@ -104,15 +59,11 @@ class AssemblySettings(_In):
     xid_required: StrictBool | None = Field(default=None, description="Only allow-listed external ids may join.")
 
 
-class AssemblyCreate(_In):
-    slug: Slug = Field(description="Lowercase letters, digits and hyphens, 3 to 80 characters; unique.")
-    title: Title
-    question: LongText = ""
-    description: LongText = ""
-    language: Language = "en"
+class AssemblyCreate(AssemblyFields, _In):
+    """A new assembly: the fields every way of creating one checks (`AssemblyFields`), and its switches."""
+
     strict_moderation: StrictBool = False
     participants_can_write: StrictBool = True
-    statement_max_length: MaxLength = 280
     is_open: StrictBool = True
     xid_required: StrictBool = False
 

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from assembly.models import Assembly, ClusteringRun, Job, JobStatus
 from assembly.results.runs import groups_by_pid, latest_run, priorities, run_clustering
-from assembly.voting.next_statement import next_statement
+from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import AssemblyError, add_statement, create_participant, record_vote
 
 
@@ -73,7 +73,7 @@ def test_routing_prefers_high_priority_statements(db):
     newcomer = create_participant(db, a)
     import random
 
-    picks = [next_statement(db, a, newcomer, priorities={0: 1000.0, 1: 1e-6}, rng=random.Random(i)).tid
+    picks = [next_with_progress(db, a, newcomer, priorities={0: 1000.0, 1: 1e-6}, rng=random.Random(i))[0].tid
              for i in range(30)]
     assert picks.count(0) > 20
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from app import create_app
 from assembly.auth import create_facilitator
 from assembly.facilitation.forms import normalize_language
+from assembly.facilitation.rules import SEED_MAX
 from assembly.migrate import upgrade
 from assembly.models import Assembly, Facilitator, Moderation, Statement, XidAllow
 from assembly.voting.next_statement import votable_statements
@@ -231,9 +232,9 @@ def test_bulk_seed_nothing_added_is_400(client, auth, db, owned):
     auth.login()
     assert client.post("/facilitate/budget/seed", data={"statements": " \n\n"}).status_code == 400
     assert client.post("/facilitate/budget/seed", data={"statements": "Lower the rates"}).status_code == 400
-    too_many = "\n".join(f"Proposal number {i}." for i in range(501))
+    too_many = "\n".join(f"Proposal number {i}." for i in range(SEED_MAX + 1))
     response = client.post("/facilitate/budget/seed", data={"statements": too_many})
-    assert response.status_code == 400 and "At most 500" in response.get_data(as_text=True)
+    assert response.status_code == 400 and f"At most {SEED_MAX}" in response.get_data(as_text=True)
     assert len(db.exec(select(Statement).where(Statement.assembly_id == owned.id)).all()) == 2
 
 

@@ -6,12 +6,12 @@ import pytest
 from sqlmodel import select
 
 from assembly.models import Moderation, Vote
+from assembly.texts import normalize_text
 from assembly.voting.rules import (
     AssemblyError,
     add_statement,
     create_participant,
     latest_votes,
-    normalize_text,
     record_vote,
     vote_by_token,
 )

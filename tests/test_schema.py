@@ -17,8 +17,7 @@ from sqlmodel import SQLModel
 import assembly.models_constitution  # noqa: F401 - registers the constitution's table on the metadata
 from assembly.db import make_engine
 from assembly.migrate import alembic_config, upgrade
-from assembly.models import Assembly, Moderation, Participant, Statement, Vote, now_ms
-from assembly.voting.rules import MAX_ID
+from assembly.models import BIGINT_MAX, Assembly, Moderation, Participant, Statement, Vote, now_ms
 
 BIG = 2**63 - 1
 
@@ -53,8 +52,8 @@ def test_every_migration_downgrades_and_upgrades_again(empty_database_url):
 
 
 def test_ids_numbers_and_timestamps_are_64_bit_in_the_models():
-    """Every key, tid, pid and created_ms holds what the code accepts (MAX_ID), PostgreSQL included."""
-    assert MAX_ID == BIG
+    """Every key, tid, pid and created_ms holds what the code accepts (BIGINT_MAX), PostgreSQL included."""
+    assert BIGINT_MAX == BIG
     dialect = postgresql.dialect()
     narrow = [
         f"{table.name}.{column.name}"

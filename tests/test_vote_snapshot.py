@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import numpy as np
+from sqlmodel import select
 
-from assembly.models import Moderation, Statement
-from assembly.results.vote_snapshot import latest_from_events, load_snapshot
+from assembly.models import Moderation, Statement, Vote
+from assembly.results.vote_snapshot import load_snapshot
 from assembly.voting.rules import add_statement, create_participant, record_vote
 
 
-def test_latest_event_wins_whatever_the_input_order():
-    pids = np.array([1, 0, 1, 1, 0])
-    tids = np.array([5, 5, 5, 6, 5])
-    values = np.array([1, -1, -1, 0, 1])
-    order = np.array([10, 11, 30, 12, 2])  # pid 1/tid 5: order 30 (-1) beats 10 (+1); pid 0: 11 (-1) beats 2
-    p, t, v = latest_from_events(pids, tids, values, order)
-    assert list(zip(p.tolist(), t.tolist(), v.tolist(), strict=True)) == [(0, 5, -1), (1, 5, -1), (1, 6, 0)]
+def test_latest_event_wins_whatever_the_insert_order(db, assembly):
+    """The newest event per pair counts, even when its created_ms is older (a client's clock)."""
+    a, b = create_participant(db, assembly), create_participant(db, assembly)
+    for participant, tid, value, ms in [(a, 0, 1, 500), (b, 0, -1, 100), (a, 0, -1, 10), (a, 1, 0, 1), (b, 0, 1, 1)]:
+        db.add(Vote(assembly_id=assembly.id, participant_id=participant.id, statement_id=_sid(db, assembly, tid),
+                    value=value, created_ms=ms))
+        db.commit()
+    snap = load_snapshot(db, assembly.id)
+    assert list(zip(snap.pids.tolist(), snap.tids.tolist(), snap.values.tolist(), strict=True)) == [
+        (a.pid, 0, -1), (a.pid, 1, 0), (b.pid, 0, 1)
+    ]
+
+
+def _sid(db, assembly, tid: int) -> int:
+    return db.exec(select(Statement.id).where(Statement.assembly_id == assembly.id, Statement.tid == tid)).one()
 
 
 def test_snapshot_from_database(db, assembly):

@@ -10,8 +10,6 @@ import hashlib
 import json
 from typing import Any
 
-import numpy as np
-from flask import current_app, has_app_context
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -21,7 +19,7 @@ from assembly.constitution.similarity import THRESHOLDS, method_for
 from assembly.constitution.themes import assign_themes, label_themes
 from assembly.models import Assembly, Participant, Statement, Vote, utcnow
 from assembly.models_constitution import DRAFT, PUBLISHED, SUPERSEDED, ConstitutionVersion
-from assembly.voting.rules import latest_votes
+from assembly.results.vote_snapshot import load_snapshot, votes_digest
 
 SCHEMA_ID = "https://alignment-assembly.example/schemas/constitution/1"
 GIC_FORMULA = "product over groups (ascending id) of (agree_g + 1) / (seen_g + 2); seen = agree + disagree + pass"
@@ -47,25 +45,9 @@ def group_label(index: int) -> str:
     return letters
 
 
-def public_votes(db: Session, assembly: Assembly) -> dict[tuple[int, int], int]:
-    """{(pid, tid): value} of the latest vote per pair, on the public numbers an export uses."""
-    pids = dict(db.exec(select(Participant.id, Participant.pid).where(Participant.assembly_id == assembly.id)).all())
-    tids = dict(db.exec(select(Statement.id, Statement.tid).where(Statement.assembly_id == assembly.id)).all())
-    return {(pids[p], tids[s]): v for (p, s), v in latest_votes(db, assembly.id).items()}
-
-
 def vote_snapshot(votes: dict[tuple[int, int], int]) -> dict[str, Any]:
-    """Count and sha256 of the latest-vote set, the same digest as assembly/results/vote_snapshot.Snapshot.digest.
-
-    Triples sorted by (pid, tid); hashed as all pids (int64 little-endian), then all tids (int64 LE),
-    then all values (int8), so clustering, export and constitution name one snapshot by one hash.
-    """
-    rows = sorted(votes.items())
-    h = hashlib.sha256()
-    h.update(np.array([p for (p, _t), _v in rows], dtype="<i8").tobytes())
-    h.update(np.array([t for (_p, t), _v in rows], dtype="<i8").tobytes())
-    h.update(np.array([v for _k, v in rows], dtype="<i1").tobytes())
-    return {"count": len(rows), "sha256": h.hexdigest()}
+    """Count and digest of the latest-vote set: `results.vote_snapshot.votes_digest`, the hash clustering runs carry."""
+    return {"count": len(votes), "sha256": votes_digest(votes)}
 
 
 def _counts(c: Counts) -> dict[str, Any]:
@@ -99,14 +81,14 @@ def compute_document(
     *,
     n_participants: int,
     n_vote_events: int,
+    similarity: str = "auto",
 ) -> dict[str, Any]:
     """The whole constitution document for one vote snapshot (pure: no database)."""
     group_ids = sorted(set(groups.values()))
     labels = {g: group_label(i) for i, g in enumerate(group_ids)}
     stats, th = assess(statements, votes, groups, config, labels)
     candidates = [s for s in stats if s.decision == "candidate"]
-    setting = current_app.config["CONSTITUTION_SIMILARITY"] if has_app_context() else "auto"
-    method = method_for([s.text for s in candidates], assembly.language, setting)
+    method = method_for([s.text for s in candidates], assembly.language, similarity)
     merges = merge_duplicates([(s.tid, s.text, s.gic) for s in candidates], method)
     by_tid = {s.tid: s for s in stats}
     themes_of = assign_themes([by_tid[m.primary].text for m in merges], method)
@@ -183,7 +165,7 @@ def gather(db: Session, assembly: Assembly) -> tuple[list[StatementIn], dict[tup
     n_participants = db.exec(select(func.count()).select_from(Participant)
                              .where(Participant.assembly_id == assembly.id)).one()
     n_events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == assembly.id)).one()
-    return statements, public_votes(db, assembly), n_participants, n_events
+    return statements, load_snapshot(db, assembly.id).as_dict(), n_participants, n_events
 
 
 def build_draft(
@@ -193,6 +175,8 @@ def build_draft(
     clustering_info: dict[str, Any],
     config: ConsensusConfig | None = None,
     created_by: int | None = None,
+    *,
+    similarity: str = "auto",
 ) -> ConstitutionVersion:
     """Build a new draft from the current votes; `groups` maps Participant.id (database id) to a group id.
 
@@ -209,7 +193,7 @@ def build_draft(
     public_groups = {pid_of[p]: index[g] for p, g in groups.items()}
     statements, votes, n_participants, n_events = gather(db, assembly)
     doc = compute_document(assembly, statements, votes, public_groups, clustering_info, config,
-                           n_participants=n_participants, n_vote_events=n_events)
+                           n_participants=n_participants, n_vote_events=n_events, similarity=similarity)
     last = latest_published(db, assembly)
     doc["version"]["previous"] = last.number if last else None
     for old in db.exec(select(ConstitutionVersion).where(ConstitutionVersion.assembly_id == assembly.id,

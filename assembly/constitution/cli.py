@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from assembly.assemblies import get_assembly
 from assembly.constitution.build import build_draft, current_draft
 from assembly.constitution.export import to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups, groups_from_polis_export
 from assembly.constitution.versions import publish, published
 from assembly.db import get_session
-from assembly.voting.rules import AssemblyError, get_assembly
+from assembly.domain_errors import AssemblyError
 
 constitution_cli = AppGroup("constitution", help="Build, publish and export an assembly's constitution.")
 
@@ -35,7 +37,7 @@ def build_cmd(slug: str, groups_from: tuple[str, str] | None) -> None:
             groups, info = groups_from_polis_export(db, a, groups_from[1])
         else:
             groups, info = current_groups(db, a)
-        version = build_draft(db, a, groups, info)
+        version = build_draft(db, a, groups, info, similarity=current_app.config["CONSTITUTION_SIMILARITY"])
     except (NoGroupsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     import json

@@ -1,4 +1,4 @@
-"""Where opinion groups come from. `current_groups` is the one seam the clustering stage replaces."""
+"""Where opinion groups come from: the newest clustering run (`current_groups`), or a Polis export's own."""
 
 from __future__ import annotations
 

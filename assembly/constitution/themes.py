@@ -1,11 +1,20 @@
-"""Group principles into themes and label each by its most distinctive terms. Deterministic."""
+"""Group principles into themes and label each by its most distinctive terms. Deterministic.
+
+Han text has no spaces, and character bigrams made labels of word scraps ("通部", half of
+交通部). It is segmented with jieba (a maintained Chinese segmenter with part-of-speech tags),
+and only nouns and noun-like verbs ("管制", "運輸") are kept as topic terms. jieba's dictionary
+is Simplified Chinese, so Traditional text is segmented through its OpenCC Simplified form
+(character for character) and the words are cut from the original text.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
 from collections import Counter
+from functools import cache
 
 from scipy.cluster.hierarchy import fcluster, linkage
 
@@ -25,15 +34,42 @@ was were what when where which while who whom why will with would you your yours
 )
 # Han fillers ("I think", "should", "can") that are common without being in half the statements.
 HAN_STOP = frozenset(["我覺", "覺得", "我認", "認為", "應該", "我們", "可以", "因為", "所以", "如果", "但是", "不是",
-                      "就是", "沒有", "一個", "這個", "他們", "的是", "我想", "希望"])
+                      "就是", "沒有", "一個", "這個", "他們", "的是", "我想", "希望", "問題", "事情", "東西"])
+# jieba part-of-speech tags kept as topics: nouns (n, nr, ns, nt, nz, ...) and verbal nouns (vn).
+_TOPIC_TAGS = ("n", "vn")
+
+
+@cache
+def _segmenter():
+    """jieba's tagger and an OpenCC Traditional->Simplified converter, loaded once (about a second)."""
+    import jieba
+    import jieba.posseg
+    import opencc
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg, opencc.OpenCC("t2s")
+
+
+def han_words(run: str) -> list[str]:
+    """Topic words of a Han run: nouns of two or more characters outside the filler list."""
+    posseg, to_simplified = _segmenter()
+    simplified = to_simplified.convert(run)
+    source = simplified if len(simplified) == len(run) else run  # cut words out of the original by offset
+    words, at = [], 0
+    for pair in posseg.lcut(source, HMM=True):
+        word = run[at : at + len(pair.word)]
+        at += len(pair.word)
+        if len(word) >= 2 and pair.flag.startswith(_TOPIC_TAGS) and word not in HAN_STOP:
+            words.append(word)
+    return words
 
 
 def terms(text: str) -> list[str]:
-    """Topic terms: lower-case words outside the stop list, and Han character bigrams."""
+    """Topic terms: lower-case words outside the stop list, and segmented Han nouns."""
     text = unicodedata.normalize("NFKC", text).casefold()
     out = [w for w in _WORD.findall(_HAN_RUN.sub(" ", text)) if w not in STOPWORDS]
     for run in _HAN_RUN.findall(text):
-        out.extend(b for b in (run[i : i + 2] for i in range(len(run) - 1)) if b not in HAN_STOP)
+        out.extend(han_words(run))
     return out
 
 
@@ -43,7 +79,7 @@ def n_themes(n_principles: int) -> int:
 
 
 def assign_themes(texts: list[str], method: str) -> list[int]:
-    """Theme index (0-based, in order of first appearance) per text, by average-linkage clustering."""
+    """Theme index (0-based, in order of first appearance) per text, by Ward-linkage clustering."""
     n = len(texts)
     if n == 0:
         return []
@@ -60,13 +96,7 @@ def assign_themes(texts: list[str], method: str) -> list[int]:
 def label_themes(theme_texts: list[list[str]], corpus: list[str], n_terms: int = 3) -> list[str]:
     """Label each theme by the terms frequent in it and rare in the whole assembly (tf x idf)."""
     df = Counter(t for text in corpus for t in set(terms(text)))
-    chars = Counter(c for text in corpus for c in set(text))
     n = max(1, len(corpus))
-
-    def cohesive(t: str) -> bool:
-        # A Han bigram that crosses a word boundary ("府應" in "政府應該") is rarer than its characters;
-        # a word ("政府") appears in most texts that hold its rarer character.
-        return not _HAN_RUN.fullmatch(t) or df[t] >= 0.5 * min(chars[c] for c in t)
 
     labels = []
     for texts in theme_texts:
@@ -76,7 +106,7 @@ def label_themes(theme_texts: list[list[str]], corpus: list[str], n_terms: int =
             tf = Counter({t: c for t, c in tf.items() if c > 1})
         # Terms in over half the assembly's statements ("我覺得", "brexit") do not tell themes apart.
         scored = sorted(
-            ((count * math.log((1 + n) / (1 + df[t])), t) for t, count in tf.items() if df[t] <= n / 2 and cohesive(t)),
+            ((count * math.log((1 + n) / (1 + df[t])), t) for t, count in tf.items() if df[t] <= n / 2),
             key=lambda x: (-x[0], x[1]),
         )
         labels.append(" · ".join(t for _, t in scored[:n_terms]) or "general")

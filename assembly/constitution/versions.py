@@ -13,9 +13,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assembly.constitution.build import canonical_json, latest_published, sha256_json, training_form
-from assembly.models import utcnow
+from assembly.domain_errors import AssemblyError
+from assembly.models import Assembly, utcnow
 from assembly.models_constitution import DRAFT, PUBLISHED, ConstitutionVersion
-from assembly.voting.rules import AssemblyError
 
 FACILITATOR_EXCLUDED = "excluded_by_facilitator"
 MAX_WORDING = 2000
@@ -195,8 +195,6 @@ def publish(db: Session, version: ConstitutionVersion) -> ConstitutionVersion:
 
 
 def _assembly_of(db: Session, version: ConstitutionVersion):
-    from assembly.models import Assembly
-
     return db.get(Assembly, version.assembly_id)
 
 

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlmodel import select
 
-from assembly.auth import current_facilitator, get_assembly_or_404, login_required
+from assembly.assemblies import load_assembly
+from assembly.auth import current_facilitator, login_required
 from assembly.constitution import versions
 from assembly.constitution.build import build_draft, current_draft
 from assembly.constitution.export import to_json, to_markdown
+from assembly.constitution.readable import explain
 from assembly.constitution.groups import NoGroupsError, current_groups
 from assembly.db import get_session
+from assembly.domain_errors import AssemblyError
+from assembly.htmx import htmx, page_or_fragment
 from assembly.models import Assembly, Vote
-from assembly.voting.rules import AssemblyError
 
 bp = Blueprint("constitution", __name__)
 
@@ -46,31 +49,32 @@ def _published_or_404(a: Assembly, number: int | None):
 
 @bp.get("/a/<slug>/constitution")
 def latest(slug: str):
-    a = get_assembly_or_404(slug, check_owner=False)
+    a = load_assembly(slug)
     return _public_page(a, _published_or_404(a, None))
 
 
 @bp.get("/a/<slug>/constitution/v/<int:number>")
 def version_page(slug: str, number: int):
-    a = get_assembly_or_404(slug, check_owner=False)
+    a = load_assembly(slug)
     return _public_page(a, _published_or_404(a, number))
 
 
 def _public_page(a: Assembly, v):
     doc = versions.exported(v)
     others = [x.number for x in versions.all_published(get_session(), a.id)]
-    return render_template("constitution/public.html", assembly=a, doc=doc, others=others, reasons=_reasons())
+    return render_template("constitution/public.html", assembly=a, doc=doc, others=others, reasons=_reasons(),
+                           explain=explain)
 
 
 @bp.get("/a/<slug>/constitution/v/<int:number>.json")
 def version_json(slug: str, number: int):
-    v = _published_or_404(get_assembly_or_404(slug, check_owner=False), number)
+    v = _published_or_404(load_assembly(slug), number)
     return Response(to_json(v), mimetype="application/json")
 
 
 @bp.get("/a/<slug>/constitution/v/<int:number>.md")
 def version_md(slug: str, number: int):
-    v = _published_or_404(get_assembly_or_404(slug, check_owner=False), number)
+    v = _published_or_404(load_assembly(slug), number)
     return Response(to_markdown(v), mimetype="text/markdown; charset=utf-8")
 
 
@@ -84,7 +88,7 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
     if doc is not None:
         events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == a.id)).one()
         new_votes = events - doc["process"]["vote_events"]
-    template = "constitution/_draft.html" if request.headers.get("HX-Request") else "constitution/review.html"
+    template = page_or_fragment("constitution/review.html", "constitution/_draft.html")
     return render_template(template, assembly=a, doc=doc, draft=draft, error=error, reasons=_reasons(),
                            new_votes=new_votes, published=versions.all_published(db, a.id)), status
 
@@ -92,11 +96,11 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
 @bp.get("/facilitate/<slug>/constitution")
 @login_required
 def review(slug: str):
-    return _review(get_assembly_or_404(slug))
+    return _review(load_assembly(slug, check_owner=True))
 
 
 def _done(a: Assembly, message: str):
-    if request.headers.get("HX-Request"):
+    if htmx:
         return _review(a)
     flash(message)
     return redirect(url_for("constitution.review", slug=a.slug))
@@ -109,11 +113,12 @@ def _failed(a: Assembly, message: str, status: int):
 @bp.post("/facilitate/<slug>/constitution/build")
 @login_required
 def build(slug: str):
-    a = get_assembly_or_404(slug)
+    a = load_assembly(slug, check_owner=True)
     db = get_session()
     try:
         groups, info = current_groups(db, a)
-        build_draft(db, a, groups, info, created_by=current_facilitator().id)
+        build_draft(db, a, groups, info, created_by=current_facilitator().id,
+                    similarity=current_app.config["CONSTITUTION_SIMILARITY"])
     except (NoGroupsError, ValueError) as exc:
         db.rollback()
         return _failed(a, str(exc), 409)
@@ -130,7 +135,7 @@ def _draft_or_409(a: Assembly):
 @bp.post("/facilitate/<slug>/constitution/principles/<principle_id>/<action>")
 @login_required
 def change(slug: str, principle_id: str, action: str):
-    a = get_assembly_or_404(slug)
+    a = load_assembly(slug, check_owner=True)
     db = get_session()
     form = request.form
     try:
@@ -163,13 +168,13 @@ def _int(value: str | None, what: str) -> int:
 @bp.post("/facilitate/<slug>/constitution/publish")
 @login_required
 def publish(slug: str):
-    a = get_assembly_or_404(slug)
+    a = load_assembly(slug, check_owner=True)
     db = get_session()
     try:
         v = versions.publish(db, _draft_or_409(a))
     except AssemblyError as exc:
         return _failed(a, exc.message, exc.status)
-    if request.headers.get("HX-Request"):
+    if htmx:
         resp = Response("", 204)
         resp.headers["HX-Redirect"] = url_for("constitution.version_page", slug=a.slug, number=v.number)
         return resp
@@ -180,7 +185,7 @@ def publish(slug: str):
 @bp.get("/facilitate/<slug>/constitution/draft.<fmt>")
 @login_required
 def draft_export(slug: str, fmt: str):
-    a = get_assembly_or_404(slug)
+    a = load_assembly(slug, check_owner=True)
     draft = current_draft(get_session(), a)
     if draft is None or fmt not in {"json", "md"}:
         abort(404)

@@ -11,11 +11,13 @@ from sqlmodel import select
 from assembly.api_access import (
     facilitator_request,
     is_owner,
-    owned_assembly,
     participant_call,
     require_facilitator,
 )
+from assembly.assemblies import get_assembly, load_assembly
 from assembly.db import get_session
+from assembly.facilitation.rules import Seed, seed_statements
+from assembly.facilitation.rules import moderate_statement as moderate
 from assembly.guards import bulk_body
 from assembly.models import Assembly, Moderation, Participant, Statement
 from assembly.schemas import (
@@ -40,13 +42,8 @@ from assembly.voting.rules import (
     AssemblyError,
     add_statement,
     check_statement,
-    clean_statement_text,
     create_participant,
-    find_duplicate,
-    get_assembly,
-    moderation_changed,
-    normalize_text,
-    visible,
+    may_vote,
 )
 
 bp = APIBlueprint("api_assemblies", __name__, abp_tags=[Tag(name="assemblies")], abp_responses=ERROR_RESPONSES)
@@ -117,7 +114,7 @@ def _no_nulls(changes: dict[str, Any]) -> dict[str, Any]:
 )
 def edit_assembly(path: SlugPath, body: AssemblySettings):
     db = get_session()
-    assembly = owned_assembly(db, path.slug)
+    assembly = load_assembly(path.slug, check_owner=True)
     for key, value in _no_nulls(body.model_dump(exclude_unset=True)).items():
         setattr(assembly, key, value)
     db.add(assembly)
@@ -160,10 +157,9 @@ def list_statements(path: SlugPath):
         me = None  # a facilitator who does not own the assembly sees what the public sees
     else:
         _, me = participant_call(db, path.slug, create=False)
-    shown = [
-        s for s in rows
-        if visible(s, assembly) or (me is not None and s.author_id == me.id and s.moderation == Moderation.pending)
-    ]
+    # What the caller may vote on; their own rejected statements are not listed.
+    mine = None if me is None else me.id
+    shown = [s for s in rows if may_vote(s, assembly, mine) and s.moderation != Moderation.rejected]
     return {"statements": [statement_json(s, me=me) for s in shown]}
 
 
@@ -179,8 +175,10 @@ def post_statements(path: SlugPath, body: StatementsIn):
     db = get_session()
     items = body.root if isinstance(body.root, list) else [body.root]
     if facilitator_request():
-        assembly = owned_assembly(db, path.slug)
-        return {"statements": [statement_json(s, pids={}) for s in seed_statements(db, assembly, items)]}, 201
+        assembly = load_assembly(path.slug, check_owner=True)
+        seeds = [Seed(text=item.text, line=i, is_meta=item.is_meta) for i, item in enumerate(items)]
+        added = seed_statements(db, assembly, seeds, all_or_none=True).added
+        return {"statements": [statement_json(s, pids={}) for s in added]}, 201
     if isinstance(body.root, list):
         raise AssemblyError("participants add one statement at a time", 400)
     if items[0].is_meta:
@@ -192,35 +190,6 @@ def post_statements(path: SlugPath, body: StatementsIn):
     return {"statements": [statement_json(statement, me=me)]}, 201
 
 
-def seed_statements(db, assembly: Assembly, items: list) -> list[Statement]:
-    """Add seed statements all or none: every text is checked before the first is stored."""
-    if not items:
-        raise AssemblyError("the list of statements is empty")
-    if len(items) > 1000:
-        raise AssemblyError("at most 1000 statements per request")
-    seen: dict[str, int] = {}
-    texts = []
-    for i, item in enumerate(items):
-        text = clean_statement_text(item.text, assembly.statement_max_length)
-        key = normalize_text(text)
-        if key in seen:
-            raise AssemblyError(f"statements {seen[key]} and {i} in this list are the same", 409)
-        seen[key] = i
-        dup = find_duplicate(db, assembly, text)
-        if dup is not None:
-            raise AssemblyError(f"statement {i} is already in the assembly (#{dup.tid})", 409)
-        texts.append(text)
-    added = []
-    for item, text in zip(items, texts, strict=True):
-        statement = add_statement(db, assembly, text, is_seed=True)
-        if item.is_meta:
-            statement.is_meta = True
-            db.add(statement)
-            db.commit()
-        added.append(statement)
-    return added
-
-
 @bp.patch(
     "/assemblies/<slug>/statements/<int:tid>",
     summary="Moderate a statement (owner)",
@@ -229,15 +198,7 @@ def seed_statements(db, assembly: Assembly, items: list) -> list[Statement]:
 )
 def moderate_statement(path: StatementPath, body: StatementModeration):
     db = get_session()
-    assembly = owned_assembly(db, path.slug)
-    query = select(Statement).where(Statement.assembly_id == assembly.id, Statement.tid == path.tid)
-    statement = db.exec(query).first()
-    if statement is None:
-        raise AssemblyError(f"no statement {path.tid} in this assembly", 404)
-    for key, value in _no_nulls(body.model_dump(exclude_unset=True)).items():
-        setattr(statement, key, value)
-    db.add(statement)
-    db.commit()
-    moderation_changed.send(assembly.id)
+    assembly = load_assembly(path.slug, check_owner=True)
+    statement = moderate(db, assembly, path.tid, **_no_nulls(body.model_dump(exclude_unset=True)))
     pid = db.get(Participant, statement.author_id).pid if statement.author_id is not None else None
     return statement_json(statement, pids={statement.author_id: pid} if pid is not None else {})

@@ -15,9 +15,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlmodel import select
 
+from assembly.assemblies import load_assembly
 from assembly.db import get_session
+from assembly.facilitation.blueprint import bp, participant_url
 from assembly.facilitation.forms import parse_xids
-from assembly.facilitation.pages import bp, get_assembly_or_404, participant_url
 from assembly.guards import bulk_body
 from assembly.models import Assembly, Participant, XidAllow
 
@@ -40,13 +41,13 @@ def _render(assembly: Assembly, *, errors: list[str] | None = None, text: str = 
 
 @bp.get("/<slug>/invites")
 def invites(slug: str):
-    return _render(get_assembly_or_404(slug))
+    return _render(load_assembly(slug, check_owner=True))
 
 
 @bp.post("/<slug>/invites/add")
 @bulk_body
 def add_xids(slug: str):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     text = request.form.get("xids", "")
     existing = {row.xid for row in _allowed(assembly)}
     new, already, errors = parse_xids(text, existing)
@@ -63,7 +64,7 @@ def add_xids(slug: str):
 
 @bp.post("/<slug>/invites/remove")
 def remove_xid(slug: str):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     xid = request.form.get("xid", "")
     db = get_session()
     row = db.exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)).first()
@@ -78,7 +79,7 @@ def remove_xid(slug: str):
 
 @bp.post("/<slug>/invites/required")
 def set_xid_required(slug: str):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     value = request.form.get("xid_required", "")
     if value not in {"0", "1"}:
         return _render(assembly, errors=[_("Choose whether an invitation is required.")], status=400)
@@ -96,7 +97,7 @@ def set_xid_required(slug: str):
 @bp.get("/<slug>/invites.csv")
 def invites_csv(slug: str):
     """The allow-list with each person's link, for a mail merge."""
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["xid", "link"])

@@ -1,8 +1,9 @@
-"""Seed statements in bulk and moderate statements (accept, reject, mark meta) for one assembly.
+"""Facilitator pages to seed statements in bulk and moderate them (accept, reject, mark meta).
 
-Seeds go one line at a time through `voting.rules.add_statement`, so the same
-length and duplicate rules apply as for participants; every rejected line is
-reported with its reason and kept in the textarea to fix and resend.
+The work is done by `facilitation.rules` (the same functions as the API's): seeding
+checks every line with the participants' length and duplicate rules and adds the good
+ones in one transaction; every rejected line is reported with its reason and kept in
+the textarea to fix and resend.
 """
 
 from __future__ import annotations
@@ -12,22 +13,22 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlmodel import select
 
+from assembly.assemblies import load_assembly
 from assembly.db import get_session
+from assembly.domain_errors import AssemblyError
+from assembly.facilitation.blueprint import bp
 from assembly.facilitation.forms import form_lines
-from assembly.facilitation.pages import bp, get_assembly_or_404, is_htmx
+from assembly.facilitation.rules import SEED_MAX, Seed, moderate_statement, seed_statements
 from assembly.facilitation.stats import counts_for
+from assembly.htmx import htmx
 from assembly.models import Assembly, Moderation, Participant, Statement
-from assembly.voting.rules import AssemblyError, add_statement, moderation_changed
 
 PAGE_SIZE = 100
-# add_statement scans every statement for duplicates, so a paste costs O(lines x statements):
-# 500 lines onto 200 took ~14 s on the shared 2-core machine. Longer lists go in parts.
-MAX_SEED_LINES = 500
 
 
 @bp.route("/<slug>/seed", methods=["GET", "POST"])
 def seed(slug: str):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     added: list[Statement] = []
     rejected: list[tuple[int, str, str]] = []  # (line number, text, reason)
     error, text = None, ""
@@ -35,15 +36,13 @@ def seed(slug: str):
         lines = form_lines(request.form.get("statements", ""))
         if not lines:
             error = _("Paste at least one statement, one per line.")
-        elif len(lines) > MAX_SEED_LINES:
-            error = _("At most %(max)d statements at a time, please.", max=MAX_SEED_LINES)
+        elif len(lines) > SEED_MAX:
+            error = _("At most %(max)d statements at a time, please.", max=SEED_MAX)
         else:
-            db = get_session()
-            for n, line in lines:
-                try:
-                    added.append(add_statement(db, assembly, line, is_seed=True))
-                except AssemblyError as exc:
-                    rejected.append((n, line, exc.message))
+            result = seed_statements(get_session(), assembly, [Seed(text=line, line=n) for n, line in lines],
+                                     all_or_none=False)
+            added = result.added
+            rejected = [(s.line, s.text, exc.message) for s, exc in result.rejected]
             # Keep only the rejected lines, so fixing them and sending again adds nothing twice.
             text = "\n".join(line for _n, line, _reason in rejected)
         if error:
@@ -71,7 +70,7 @@ def _state_arg(raw: str | None) -> Moderation:
 
 @bp.get("/<slug>/moderation")
 def moderation(slug: str):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     state = _state_arg(request.args.get("state"))
     try:
         page = min(max(int(request.args.get("page", "1")), 1), 10**9)  # an offset SQLite can hold
@@ -92,18 +91,14 @@ def moderation(slug: str):
     )
 
 
-_ACTIONS = {"accept", "reject", "pending", "meta", "unmeta"}
-
-
-def _apply(statement: Statement, action: str) -> None:
-    if action == "accept":
-        statement.moderation = Moderation.accepted
-    elif action == "reject":
-        statement.moderation = Moderation.rejected
-    elif action == "pending":
-        statement.moderation = Moderation.pending
-    else:
-        statement.is_meta = action == "meta"
+# Each form action as the change it asks of `moderate_statement`.
+_ACTIONS: dict[str, dict[str, object]] = {
+    "accept": {"moderation": Moderation.accepted},
+    "reject": {"moderation": Moderation.rejected},
+    "pending": {"moderation": Moderation.pending},
+    "meta": {"is_meta": True},
+    "unmeta": {"is_meta": False},
+}
 
 
 def _message(statement: Statement, action: str) -> str:
@@ -119,22 +114,19 @@ def _message(statement: Statement, action: str) -> str:
 @bp.post("/<slug>/statements/<int:tid>/moderate")
 def moderate(slug: str, tid: int):
     """Change one statement's moderation; htmx gets the row back, a plain form post a redirect."""
-    assembly: Assembly = get_assembly_or_404(slug)
+    assembly: Assembly = load_assembly(slug, check_owner=True)
     action = request.form.get("action", "")
     if action not in _ACTIONS:
         abort(400, _("Unknown moderation action."))
     db = get_session()
-    statement = db.exec(select(Statement).where(Statement.assembly_id == assembly.id, Statement.tid == tid)).first()
-    if statement is None:
+    try:
+        statement = moderate_statement(db, assembly, tid, **_ACTIONS[action])
+    except AssemblyError:
         abort(404, _("There is no statement #%(tid)d in this assembly.", tid=tid))
-    _apply(statement, action)
-    db.add(statement)
-    db.commit()
-    moderation_changed.send(assembly.id)
     message = _message(statement, action)
     # The list the facilitator was looking at, so they return to it.
     shown = _state_arg(request.form.get("state") or statement.moderation.value)
-    if is_htmx():
+    if htmx:
         return render_template(
             "facilitator/_statement_row.html", assembly=assembly, s=statement, message=message, state=shown,
             authors=_author_pids([statement]), counts=counts_for(db, [assembly.id])[assembly.id], oob=True,

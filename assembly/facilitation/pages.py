@@ -3,44 +3,26 @@
 Seeding and moderation live in moderation.py, invitations in
 invites.py; both add routes to this blueprint (registered in
 `init_app`). Every page needs a logged-in facilitator, and every page about one
-assembly goes through `get_assembly_or_404`, which checks ownership.
+assembly goes through `load_assembly(slug, check_owner=True)`.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from assembly.auth import current_facilitator, get_assembly_or_404, login_required
+from assembly.assemblies import load_assembly
+from assembly.auth import current_facilitator
 from assembly.db import get_session
+from assembly.facilitation import invites, moderation  # noqa: F401 - they add their routes to `bp`
+from assembly.facilitation.blueprint import bp, participant_url
 from assembly.facilitation.forms import LENGTH_DEFAULT, parse_assembly_form
 from assembly.facilitation.stats import counts_for, day_chart, votes_per_day
 from assembly.models import Assembly, Moderation, Statement
-
-bp = Blueprint("facilitator", __name__, url_prefix="/facilitate")
-
-
-@bp.before_request
-@login_required
-def _require_login() -> None:
-    """Every facilitator page, present and future, needs a logged-in facilitator."""
-    return None
-
-
-def is_htmx() -> bool:
-    """True for requests made by htmx, which get a partial instead of a redirect."""
-    return request.headers.get("HX-Request") == "true"
-
-
-def participant_url(assembly: Assembly, xid: str | None = None) -> str:
-    """Absolute link participants open (served by the participant pages at /a/<slug>)."""
-    url = f"{request.url_root}a/{quote(assembly.slug, safe='')}"
-    return f"{url}?xid={quote(xid, safe='')}" if xid is not None else url
 
 
 def _owned_assemblies() -> list[Assembly]:
@@ -98,7 +80,7 @@ def create():
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
 def edit(slug: str):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     values, errors = _form_values(assembly), {}
     if request.method == "POST":
         db = get_session()
@@ -132,7 +114,7 @@ def _stats_context(assembly: Assembly) -> dict[str, Any]:
 
 @bp.get("/<slug>/")
 def assembly(slug: str):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     pending = get_session().exec(
         select(Statement)
         .where(Statement.assembly_id == assembly.id, Statement.moderation == Moderation.pending)
@@ -144,19 +126,18 @@ def assembly(slug: str):
         **_stats_context(assembly),
         pending=pending,
         participant_link=participant_url(assembly),
-        # Served by the Polis export module (another blueprint) at this fixed path.
-        export_link=f"/facilitate/{quote(assembly.slug, safe='')}/export.zip",
+        export_link=url_for("polis_export.export_zip", slug=assembly.slug),
     )
 
 
 @bp.get("/<slug>/stats")
 def stats(slug: str):
     """Live counts partial, polled every 5 s by the assembly page."""
-    return render_template("facilitator/_stats.html", **_stats_context(get_assembly_or_404(slug)))
+    return render_template("facilitator/_stats.html", **_stats_context(load_assembly(slug, check_owner=True)))
 
 
 def _set_open(slug: str, is_open: bool):
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     db = get_session()
     assembly.is_open = is_open
     db.add(assembly)
@@ -176,7 +157,4 @@ def reopen(slug: str):
 
 
 def init_app(app: Flask) -> None:
-    # Imported here: these modules add routes to `bp`, and import this module for its helpers.
-    from assembly.facilitation import invites, moderation  # noqa: F401
-
     app.register_blueprint(bp)

@@ -19,7 +19,7 @@ DAY_MS = 86_400_000
 
 
 @dataclass
-class Counts:
+class AssemblyCounts:
     """What a facilitator watches while an assembly runs."""
 
     participants: int = 0
@@ -34,9 +34,9 @@ class Counts:
         return sum(self.statements.values())
 
 
-def counts_for(db: Session, assembly_ids: list[int]) -> dict[int, Counts]:
-    """{assembly_id: Counts} for every id given (zeros where nothing happened yet)."""
-    out = {aid: Counts() for aid in assembly_ids}
+def counts_for(db: Session, assembly_ids: list[int]) -> dict[int, AssemblyCounts]:
+    """{assembly_id: AssemblyCounts} for every id given (zeros where nothing happened yet)."""
+    out = {aid: AssemblyCounts() for aid in assembly_ids}
     if not assembly_ids:
         return out
     rows = db.exec(

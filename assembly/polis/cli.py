@@ -12,7 +12,8 @@ from flask.cli import AppGroup
 from sqlmodel import select
 from tqdm import tqdm
 
-from assembly.auth import get_assembly_or_404, login_required
+from assembly.assemblies import load_assembly
+from assembly.auth import login_required
 from assembly.db import get_session
 from assembly.models import Assembly, Facilitator
 from assembly.polis.export import export_files, write_folder
@@ -29,7 +30,7 @@ bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")
 def export_zip(slug: str):
     """The assembly as a Polis export (the five CSV files in a folder named after the slug), for its owner only."""
     db = get_session()
-    assembly = get_assembly_or_404(slug)
+    assembly = load_assembly(slug, check_owner=True)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         groups = shown_groups_by_pid(current_result(db, assembly.id))  # none while a group is too small

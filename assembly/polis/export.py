@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from assembly.models import Assembly, Participant, Statement, Vote
 from assembly.polis.read import MODERATED_OF
+from assembly.results.vote_snapshot import load_snapshot
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -60,8 +61,8 @@ def export_files(db: Session, assembly: Assembly, groups: dict[int, int] | None 
     ).all()
     events = [(tid_of[s], pid_of[p], ms, v) for ms, p, s, v in rows]  # in id order: later overrides earlier
     counted = Counter((tid, v) for tid, _pid, _ms, v in events)  # Polis counts every event here
-    latest: dict[int, dict[int, int]] = defaultdict(dict)
-    for tid, pid, _ms, v in events:
+    latest: dict[int, dict[int, int]] = defaultdict(dict)  # pid -> tid -> value, from the one reduction
+    for (pid, tid), v in load_snapshot(db, aid).as_dict().items():
         latest[pid][tid] = v
     authored = Counter(pid_of[s.author_id] for s in statements if s.author_id is not None)
 

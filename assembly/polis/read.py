@@ -25,7 +25,7 @@ COMMENT_COLUMNS = ("timestamp", "comment-id", "author-id", "moderated", "comment
 VOTE_COLUMNS = ("timestamp", "comment-id", "voter-id", "vote")
 # participants-votes.csv columns that are not comment ids (older exports add `xid`).
 MATRIX_META = {"participant", "xid", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree"}
-MAX_ID = 2**31 - 1
+POLIS_ID_MAX = 2**31 - 1  # Polis stores its ids and votes as 32-bit integers
 MAX_MS = 2**53
 SECONDS_BELOW = 10**11  # newer Polis writes seconds; 1e11 ms would be 1973, before Polis existed
 _TRUE, _FALSE = {"1", "true", "t", "yes"}, {"", "0", "false", "f", "no"}
@@ -128,7 +128,7 @@ def _read_table(path: Path, required: Iterable[str]) -> tuple[list[str], list[tu
     return header, rows
 
 
-def _int(file: str, line: int, column: str, text: str, low: int = 0, high: int = MAX_ID) -> int:
+def _int(file: str, line: int, column: str, text: str, low: int = 0, high: int = POLIS_ID_MAX) -> int:
     try:
         value = int(text.strip())
     except ValueError:
@@ -144,7 +144,7 @@ def _ms(file: str, line: int, text: str) -> int:
 
 
 def _vote(file: str, line: int, column: str, text: str) -> int:
-    value = _int(file, line, column, text, -MAX_ID, MAX_ID)
+    value = _int(file, line, column, text, -POLIS_ID_MAX, POLIS_ID_MAX)
     if value not in VOTE_VALUES:
         raise PolisFormatError(file, line, f"{column} must be -1, 0 or 1, got {value}")
     return value

@@ -11,14 +11,14 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assembly.models import Assembly, Participant, Statement, Vote, utcnow
 from assembly.polis.read import PolisExport, PolisImportError, read_export
 from assembly.tokens import TokenKind, new_token
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+from assembly.validation import TITLE_MAX, AssemblyFields, field_errors, validate_slug
 
 
 def slug_for(name: str) -> str:
@@ -26,9 +26,15 @@ def slug_for(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80].strip("-")
 
 
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{name}: {message}" for name, message in field_errors(exc).items())
+
+
 def check_new_slug(db: Session, slug: str) -> None:
-    if not _SLUG.match(slug):
-        raise PolisImportError(f"slug {slug!r} must be 1 to 80 lowercase letters, digits or dashes")
+    """Refuse a slug the facilitator form and the API would refuse (`AssemblyFields`), or one taken."""
+    _slug, problem = validate_slug(slug)
+    if problem:
+        raise PolisImportError(f"slug {slug!r}: {problem}")
     if db.exec(select(Assembly.id).where(Assembly.slug == slug)).first() is not None:
         raise PolisImportError(f"an assembly with slug {slug!r} already exists; choose another slug")
 
@@ -49,15 +55,17 @@ def write_export(
 ) -> Assembly:
     """Create a new assembly holding `export`, in one transaction; `progress(n)` after each batch of votes."""
     check_new_slug(db, slug)
-    if not 1 <= len(language) <= 35:
-        raise PolisImportError(f"language must be a tag of 1 to 35 characters (en, zh-Hant-TW), got {language!r}")
     topic = export.summary.get("topic", "").strip()
+    try:  # the same rules as the facilitator form and the API, so the imported assembly can be edited
+        fields = AssemblyFields.model_validate({
+            "slug": slug, "title": (topic or slug)[:TITLE_MAX], "question": topic,
+            "description": export.summary.get("conversation-description", "").strip(), "language": language,
+        })
+    except ValidationError as exc:
+        raise PolisImportError(f"cannot import as an assembly: {_problems(exc)}") from exc
+    language = fields.language
     assembly = Assembly(
-        slug=slug,
-        title=(topic or slug)[:200],
-        question=topic,
-        description=export.summary.get("conversation-description", "").strip(),
-        language=language,
+        **fields.model_dump(exclude={"statement_max_length"}),
         owner_id=owner_id,
         source=export.summary.get("url", "").strip()[:200],
     )

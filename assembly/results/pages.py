@@ -11,11 +11,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, render_template
 from sqlmodel import select
 
-from assembly.auth import get_assembly_or_404
+from assembly.assemblies import load_assembly
 from assembly.db import get_session
+from assembly.htmx import page_or_fragment
 from assembly.models import Job, JobStatus, Statement
 from assembly.results.disclosure import disclosure, public_result
 from assembly.results.runs import latest_run, result_of
@@ -108,7 +109,7 @@ def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
 
 def _context(slug: str) -> dict[str, Any]:
     db = get_session()
-    assembly = get_assembly_or_404(slug, check_owner=False)
+    assembly = load_assembly(slug)
     run = latest_run(db, assembly.id)
     job = db.exec(
         select(Job).where(Job.assembly_id == assembly.id, Job.kind == "cluster").order_by(Job.id.desc())
@@ -137,7 +138,7 @@ def _context(slug: str) -> dict[str, Any]:
 @bp.get("/a/<slug>/results")
 def page(slug: str):
     ctx = _context(slug)
-    template = "results/_panel.html" if request.headers.get("HX-Request") else "results/page.html"
+    template = page_or_fragment("results/page.html", "results/_panel.html")
     return render_template(template, **ctx)
 
 

@@ -20,11 +20,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from assembly.assemblies import get_assembly
+from assembly.domain_errors import AssemblyError
 from assembly.jobs import Progress
 from assembly.models import Assembly, ClusteringRun, Moderation, Statement, Vote
 from assembly.results.process import ClusteringProcess, compute
 from assembly.results.vote_snapshot import load_snapshot
-from assembly.voting.rules import AssemblyError, get_assembly, moderation_changed, votes_changed
+from assembly.signals import moderation_changed, votes_changed
 
 # Parsed results: a stored run never changes, so caching per process is safe. The key holds
 # more than the id, since one process may serve several databases (ids repeat across them).

@@ -1,9 +1,10 @@
-"""The latest-vote snapshot of an assembly as arrays, with a hash for provenance.
+"""The latest-vote snapshot of an assembly as arrays, with the digest that names it in provenance.
 
-Clustering, the Polis export and the constitution all start from the same
-thing: for each (participant, statement) the value of the latest vote event.
-Doing it here, once, in numpy over the event log (ordered by event id) keeps
-those three in agreement and scales to millions of events.
+Clustering, the Polis export and the constitution all start from the same thing: for
+each (participant, statement) the value of the latest vote event. The reduction is
+`voting.rules.latest_vote_ids` (the newest event id per pair, one grouped query, also
+behind `latest_votes` and the API's votes/me); the digest is `digest` here, which the
+constitution's provenance uses too (tests/test_one_place.py checks that all agree).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from sqlmodel import Session, select
 
 from assembly.models import Moderation, Participant, Statement, Vote
+from assembly.voting.rules import latest_vote_ids
 
 
 @dataclass(frozen=True)
@@ -40,27 +42,26 @@ class Snapshot:
 
     def digest(self) -> str:
         """sha256 over the sorted (pid, tid, value) triples: equal snapshots, equal hashes."""
-        h = hashlib.sha256()
-        h.update(np.ascontiguousarray(self.pids, dtype="<i8").tobytes())
-        h.update(np.ascontiguousarray(self.tids, dtype="<i8").tobytes())
-        h.update(np.ascontiguousarray(self.values, dtype="<i1").tobytes())
-        return h.hexdigest()
+        return digest(self.pids, self.tids, self.values)
+
+    def as_dict(self) -> dict[tuple[int, int], int]:
+        """{(pid, tid): value}, the form the constitution's rules take."""
+        return dict(zip(zip(self.pids.tolist(), self.tids.tolist(), strict=True), self.values.tolist(), strict=True))
 
 
-def latest_from_events(
-    pids: np.ndarray, tids: np.ndarray, values: np.ndarray, order: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keep the event with the largest `order` per (pid, tid); return arrays sorted by (pid, tid)."""
-    if pids.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros(0, dtype=np.int8)
-    # Sort by pair, then by order descending, and take the first of each pair.
-    idx = np.lexsort((-order, tids, pids))
-    p, t = pids[idx], tids[idx]
-    first = np.ones(idx.shape[0], dtype=bool)
-    first[1:] = (p[1:] != p[:-1]) | (t[1:] != t[:-1])
-    keep = idx[first]
-    return pids[keep].astype(np.int64), tids[keep].astype(np.int64), values[keep].astype(np.int8)
+def digest(pids, tids, values) -> str:
+    """sha256 of latest votes sorted by (pid, tid): pids (int64 LE), then tids (int64 LE), then values (int8)."""
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(pids, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(tids, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(values, dtype="<i1").tobytes())
+    return h.hexdigest()
+
+
+def votes_digest(votes: dict[tuple[int, int], int]) -> str:
+    """`digest` of a {(pid, tid): value} mapping."""
+    rows = sorted(votes.items())
+    return digest([p for (p, _t), _v in rows], [t for (_p, t), _v in rows], [v for _k, v in rows])
 
 
 def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
@@ -69,10 +70,11 @@ def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
         select(Vote.id, Participant.pid, Statement.tid, Vote.value)
         .join(Participant, Participant.id == Vote.participant_id)
         .join(Statement, Statement.id == Vote.statement_id)
-        .where(Vote.assembly_id == assembly_id)
+        .where(Vote.id.in_(latest_vote_ids(assembly_id)))
     ).all()
     arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
-    pids, tids, values = latest_from_events(arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 0])
+    order = np.lexsort((arr[:, 2], arr[:, 1]))
+    pids, tids, values = arr[order, 1], arr[order, 2], arr[order, 3].astype(np.int8)
     statements = db.exec(
         select(Statement.tid, Statement.moderation, Statement.is_meta).where(Statement.assembly_id == assembly_id)
     ).all()
@@ -83,7 +85,7 @@ def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
         pids=pids,
         tids=tids,
         values=values,
-        last_vote_id=int(arr[:, 0].max()) if arr.shape[0] else 0,
+        last_vote_id=int(arr[:, 0].max()) if arr.shape[0] else 0,  # the newest event is its pair's latest
         all_pids=np.sort(all_pids),
         all_tids=np.array(sorted(t for t, _m, _meta in statements), dtype=np.int64),
         rejected_tids=np.array(sorted(t for t, m, _meta in statements if m == Moderation.rejected), dtype=np.int64),

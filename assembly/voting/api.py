@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from assembly.api_access import is_owner, participant_call, require_participant
+from assembly.assemblies import get_assembly
 from assembly.db import get_engine, get_session
 from assembly.models import AGREE, DISAGREE, Participant, Statement, Vote
 from assembly.results.disclosure import disclosure, public_result
@@ -19,7 +20,7 @@ from assembly.tokens import TokenKind, bearer_of
 from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import (
     check_vote,
-    get_assembly,
+    latest_vote_ids,
     latest_votes,
     record_vote,
     visible,
@@ -80,16 +81,13 @@ def cast_vote(path: SlugPath, body: VoteIn):
 
 @bp.get("/assemblies/<slug>/votes/me", summary="My latest vote per statement", responses={200: MyVotes},
         security=PARTICIPANT)
-def my_votes(path: SlugPath):
+def my_latest_votes(path: SlugPath):
     db = get_session()
-    _, me = require_participant(db, path.slug, create=False)
-    last = (
-        select(func.max(Vote.id)).where(Vote.participant_id == me.id).group_by(Vote.statement_id)
-    )
+    assembly, me = require_participant(db, path.slug, create=False)
     rows = db.exec(
         select(Vote.id, Statement.tid, Vote.value, Vote.created_ms)
         .join(Statement, Statement.id == Vote.statement_id)
-        .where(Vote.id.in_(last))
+        .where(Vote.id.in_(latest_vote_ids(assembly.id, me.id)))
         .order_by(Statement.tid)
     )
     return {"votes": [{"id": i, "tid": t, "vote": v, "created_ms": c} for i, t, v, c in rows]}

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from assembly.models import Assembly, Moderation, Participant, Statement, Vote
+from assembly.models import Assembly, Participant, Statement, Vote
 from assembly.results.runs import priorities as stored_priorities
+from assembly.voting.rules import visible_clause
 
 
 def heuristic_weight(seen: int, is_seed: bool) -> float:
@@ -27,8 +28,7 @@ def heuristic_weight(seen: int, is_seed: bool) -> float:
 
 def votable_statements(session: Session, assembly: Assembly) -> list[Statement]:
     """Statements shown for voting, by tid (strict moderation shows accepted only)."""
-    allowed = [Moderation.accepted] if assembly.strict_moderation else [Moderation.accepted, Moderation.pending]
-    query = select(Statement).where(Statement.assembly_id == assembly.id, Statement.moderation.in_(allowed))
+    query = select(Statement).where(Statement.assembly_id == assembly.id, visible_clause(assembly.strict_moderation))
     return list(session.exec(query.order_by(Statement.tid)))
 
 
@@ -79,28 +79,20 @@ def _pick(
     return rng.choices(candidates, weights=weights, k=1)[0]
 
 
-def next_statement(
+def next_with_progress(
     session: Session,
     assembly: Assembly,
     participant: Participant | None,
     *,
+    pick: bool = True,
     priorities: Mapping[int, float] | None = None,
     rng: random.Random | None = None,
-) -> Statement | None:
-    """Pick the next statement for `participant`, or None when they have seen them all.
+) -> tuple[Statement | None, int, int]:
+    """(next statement or None, statements voted on, statements open): one read serves the card and the bar.
 
     `priorities` maps statement tid -> Polis priority; by default, those of the newest clustering run.
     """
     statements = votable_statements(session, assembly)
-    return _pick(session, assembly, participant, statements, voted_statement_ids(session, participant),
-                 priorities, rng)
-
-
-def next_with_progress(
-    session: Session, assembly: Assembly, participant: Participant | None, *, pick: bool = True
-) -> tuple[Statement | None, int, int]:
-    """(next statement or None, statements voted on, statements open): one read serves the card and the bar."""
-    statements = votable_statements(session, assembly)
     done = voted_statement_ids(session, participant)
-    statement = _pick(session, assembly, participant, statements, done, None, None) if pick else None
+    statement = _pick(session, assembly, participant, statements, done, priorities, rng) if pick else None
     return statement, sum(1 for s in statements if s.id in done), len(statements)

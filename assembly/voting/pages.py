@@ -27,8 +27,10 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlmodel import Session, select
 
+from assembly.assemblies import load_assembly
 from assembly.db import get_session
 from assembly.errors import render_error_page
+from assembly.htmx import htmx
 from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement, XidAllow
 from assembly.security import limiter, statements_limit, votes_limit
 from assembly.voting.identity import current_participant
@@ -38,7 +40,6 @@ from assembly.voting.rules import (
     add_statement,
     check_statement,
     check_vote,
-    get_assembly,
     latest_votes,
     record_vote,
     visible,
@@ -54,16 +55,6 @@ VOTE_CHOICES = {
 }
 
 STATEMENT_FLASH = "statement"  # flash category shown inside the write form, not at the top of the page
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def load_assembly(slug: str) -> Assembly:
-    """The assembly of this URL, or AssemblyError (404) when there is none."""
-    assembly = get_assembly(get_session(), slug)
-    return assembly
-
 
 def invitation_problem(db: Session, assembly: Assembly, participant: Participant | None) -> str | None:
     """Why this browser may not take part in an invitation-only assembly, or None when it may."""
@@ -161,11 +152,11 @@ def refuse(assembly: Assembly, message: str, status: int):
     get_session().rollback()
     if request.endpoint == "participant.add":
         text = request.form.get("text", "")
-        if is_htmx():
+        if htmx:
             return render_template("participant/_write.html", assembly=assembly, can_write=True,
                                    form_error=message, form_text=text), status
         return render_assembly(assembly, status=status, form_error=message, form_text=text)
-    if is_htmx():
+    if htmx:
         # The card (or the vote row) stays as it was, so the participant can try again.
         headers = {"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"}
         return render_template("participant/_notice.html", message=message), status, headers
@@ -228,7 +219,7 @@ def vote(slug: str):
         record_vote(db, assembly, participant, tid, value)
     except AssemblyError as e:
         return refuse(assembly, e.explanation, e.status)
-    if not is_htmx():
+    if not htmx:
         if back_to_mine:
             return redirect(url_for(".votes", slug=slug))
         return redirect(url_for(".assembly", slug=slug, _anchor="card"))
@@ -257,7 +248,7 @@ def add(slug: str):
         message = _("Thank you! A facilitator will review your statement before others can vote on it.")
     else:
         message = _("Thank you! Your statement was added, and counts as your agree vote.")
-    if not is_htmx():
+    if not htmx:
         flash(message, STATEMENT_FLASH)
         return redirect(url_for(".assembly", slug=slug, _anchor="write"))
     context = voting_context(db, assembly)
@@ -295,13 +286,6 @@ def _refuse_with(message, status: int):
     except AssemblyError:
         return render_error_page(status, str(message))
     return refuse(assembly, str(message), status)
-
-
-@bp.after_request
-def _vary(response):
-    # The same URL answers a fragment to htmx and a page to everyone else; caches must keep both.
-    response.vary.add("HX-Request")
-    return response
 
 
 def statement_flashes() -> list[str]:

@@ -1,8 +1,9 @@
 """What participants do: join, vote, write statements. Shared by the HTML views and the JSON API.
 
-Every function validates its input and raises `AssemblyError` (with an HTTP
-status and a message a person can act on) before writing anything, so bad input
-changes nothing. A vote is committed before the function returns.
+Every function validates its input and raises `AssemblyError` (assembly/domain_errors.py:
+a message a person can act on, and the status pages and the API answer with) before
+writing anything, so bad input changes nothing. A vote is committed before the
+function returns, and `votes_changed` (assembly/signals.py) sent after the commit.
 """
 
 from __future__ import annotations
@@ -11,44 +12,26 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from blinker import Namespace
-from flask_babel import LazyString, lazy_gettext
-from sqlalchemy import BigInteger, Connection, Integer, and_, bindparam, func, insert, or_
+from flask_babel import lazy_gettext
+from sqlalchemy import BigInteger, ColumnElement, Connection, Integer, and_, bindparam, func, insert, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from assembly.models import VOTE_VALUES, Assembly, Moderation, Participant, Statement, Vote, XidAllow, now_ms
+from assembly.domain_errors import AssemblyError
+from assembly.models import (
+    BIGINT_MAX,
+    VOTE_VALUES,
+    Assembly,
+    Moderation,
+    Participant,
+    Statement,
+    Vote,
+    XidAllow,
+    now_ms,
+)
+from assembly.signals import votes_changed
+from assembly.texts import text_key
 from assembly.tokens import TokenKind, new_token
-
-_signals = Namespace()
-# Sent with the assembly's id after a vote or statement is committed; clustering listens to
-# recompute in the background, so this module need not know about clustering.
-votes_changed = _signals.signal("votes-changed")
-# Sent with the assembly's id after a facilitator changes a statement's moderation or meta flag:
-# rejected and meta statements are zeroed in the clustering, so its groups may change.
-moderation_changed = _signals.signal("moderation-changed")
-
-
-class AssemblyError(ValueError):
-    """A request that cannot be honoured; `status` is the HTTP status to answer with.
-
-    `message` is the terse English the JSON API returns (clients match on it, so it stays
-    stable). `explain`, given where the error is raised, is what a participant reads on the
-    HTML pages: usually a `lazy_gettext`, so it is translated into the request's language
-    only when shown (and falls back to English outside a request).
-    """
-
-    def __init__(self, message: str, status: int = 400, *, explain: str | LazyString | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.explain = explain
-
-    @property
-    def explanation(self) -> str:
-        """The participant-facing sentence in the current language; the message when there is none."""
-        return self.message if self.explain is None else str(self.explain)
-
 
 # Participant-facing sentences used by more than one refusal. Lazy: translated when shown.
 _CLOSED = lazy_gettext("This assembly is closed. Votes and statements are no longer accepted.")
@@ -58,19 +41,32 @@ _WRITE_FIRST = lazy_gettext("Please write your statement first.")
 _BUSY = lazy_gettext("Many people are taking part right now. Please try again in a moment.")
 
 
-def get_assembly(session: Session, slug: str) -> Assembly:
-    assembly = session.exec(select(Assembly).where(Assembly.slug == slug)).first()
-    if assembly is None:
-        raise AssemblyError(f"no assembly {slug!r}", 404, explain=lazy_gettext(
-            "There is no assembly at this address. Please check the link."))
-    return assembly
+# What a participant may see and vote on: the one rule, as a Python predicate (for rows already
+# loaded) and as one SQL clause (for queries), tested against each other in tests/test_one_place.py.
 
 
-def visible(statement: Statement, assembly: Assembly) -> bool:
+def visible(statement, assembly: Assembly) -> bool:
     """Polis rule: strict moderation shows accepted only; otherwise all but rejected."""
     if statement.moderation == Moderation.accepted:
         return True
     return statement.moderation == Moderation.pending and not assembly.strict_moderation
+
+
+def may_vote(statement, assembly: Assembly, participant_id: int | None) -> bool:
+    """A visible statement, or the participant's own (their statement is theirs to vote on whatever its state)."""
+    return visible(statement, assembly) or (participant_id is not None and statement.author_id == participant_id)
+
+
+def visible_clause(strict: bool | ColumnElement[bool]) -> ColumnElement[bool]:
+    """`visible` in SQL; `strict` is the assembly's strict_moderation, a value or the joined column."""
+    strict_sql = literal(strict) if isinstance(strict, bool) else strict
+    return or_(Statement.moderation == Moderation.accepted,
+               and_(Statement.moderation == Moderation.pending, ~strict_sql))
+
+
+def may_vote_clause(strict: bool | ColumnElement[bool], participant_id) -> ColumnElement[bool]:
+    """`may_vote` in SQL; `participant_id` a value or a column (the fast vote path joins Participant)."""
+    return or_(visible_clause(strict), Statement.author_id == participant_id)
 
 
 def participant_by_token(session: Session, assembly: Assembly, token: str | None) -> Participant | None:
@@ -155,9 +151,6 @@ class CastVote:
     created_ms: int
 
 
-MAX_ID = 2**63 - 1  # SQLite and PostgreSQL bigint; larger ids cannot exist and would overflow the driver
-
-
 def _check_vote_value(value: object) -> None:
     # bool is an int in Python: JSON true must not become an agree vote.
     if isinstance(value, bool) or value not in VOTE_VALUES:
@@ -166,7 +159,7 @@ def _check_vote_value(value: object) -> None:
 
 def _could_be_tid(value: object) -> bool:
     """An int a statement number can be; anything else names no statement (and would overflow the driver)."""
-    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value <= MAX_ID
+    return not isinstance(value, bool) and isinstance(value, int) and 0 <= value <= BIGINT_MAX
 
 
 def _votable(session: Session, assembly: Assembly, statement_tid: int, value: int, participant_id: int | None):
@@ -180,7 +173,7 @@ def _votable(session: Session, assembly: Assembly, statement_tid: int, value: in
     statement = conn.execute(_VOTE_STATEMENT, {"assembly_id": assembly.id, "tid": statement_tid}).first()
     if statement is None:
         raise AssemblyError(f"no statement {statement_tid} in this assembly", 404, explain=_NO_STATEMENT)
-    if not visible(statement, assembly) and (participant_id is None or statement.author_id != participant_id):
+    if not may_vote(statement, assembly, participant_id):
         raise AssemblyError("this statement is not open for voting", 409, explain=lazy_gettext(
             "That statement is no longer open for voting."))
     return statement
@@ -226,11 +219,7 @@ _VOTE_BY_TOKEN = (
             Assembly.slug == bindparam("slug"),
             Assembly.is_open,
             Statement.tid == bindparam("tid"),
-            or_(
-                Statement.moderation == Moderation.accepted,
-                and_(Statement.moderation == Moderation.pending, ~Assembly.strict_moderation),
-                Statement.author_id == Participant.id,
-            ),
+            may_vote_clause(Assembly.strict_moderation, Participant.id),
         )
     )
     .returning(Vote.id, Vote.assembly_id, Vote.participant_id, Vote.statement_id)
@@ -262,13 +251,6 @@ def vote_by_token(conn: Connection, slug: str, token: str, statement_tid: int, v
 
 
 _SPACE = re.compile(r"\s+")
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-
-
-def normalize_text(text: str) -> str:
-    """Key for duplicate detection: NFKC, case-folded, punctuation and extra spaces removed."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
 
 
 def clean_statement_text(text: str, max_length: int) -> str:
@@ -287,11 +269,14 @@ def clean_statement_text(text: str, max_length: int) -> str:
 
 
 def find_duplicate(session: Session, assembly: Assembly, text: str) -> Statement | None:
-    key = normalize_text(text)
-    for s in session.exec(select(Statement).where(Statement.assembly_id == assembly.id)):
-        if normalize_text(s.text) == key:
-            return s
-    return None
+    """The statement of `assembly` that says the same as `text` (by `texts.text_key`): one indexed lookup."""
+    query = select(Statement).where(Statement.assembly_id == assembly.id, Statement.text_key == text_key(text))
+    return session.exec(query).first()
+
+
+def duplicate_error(statement: Statement, what: str = "this statement") -> AssemblyError:
+    return AssemblyError(f"{what} is already in the assembly (#{statement.tid})", 409, explain=lazy_gettext(
+        "This statement is already in the assembly (#%(tid)s). Please write something new.", tid=statement.tid))
 
 
 def check_statement(session: Session, assembly: Assembly, text: str, *, by_participant: bool = True) -> str:
@@ -305,9 +290,37 @@ def check_statement(session: Session, assembly: Assembly, text: str, *, by_parti
     text = clean_statement_text(text, assembly.statement_max_length)
     dup = find_duplicate(session, assembly, text)
     if dup is not None:
-        raise AssemblyError(f"this statement is already in the assembly (#{dup.tid})", 409, explain=lazy_gettext(
-            "This statement is already in the assembly (#%(tid)s). Please write something new.", tid=dup.tid))
+        raise duplicate_error(dup)
     return text
+
+
+def insert_statement(
+    session: Session,
+    assembly: Assembly,
+    text: str,
+    *,
+    tid: int,
+    author: Participant | None = None,
+    is_seed: bool = False,
+    is_meta: bool = False,
+    moderation: Moderation | None = None,
+) -> Statement:
+    """Stage one checked statement (and its author's agree vote) in the open transaction; the caller commits."""
+    if moderation is None:
+        moderation = Moderation.pending if (assembly.strict_moderation and author is not None) else Moderation.accepted
+    st = Statement(
+        assembly_id=assembly.id, tid=tid, text=text, text_key=text_key(text), author_id=author.id if author else None,
+        is_seed=is_seed, is_meta=is_meta, moderation=moderation, language=assembly.language,
+    )
+    session.add(st)
+    session.flush()
+    if author is not None:
+        session.add(Vote(assembly_id=assembly.id, participant_id=author.id, statement_id=st.id, value=1))
+    return st
+
+
+def next_tid(session: Session, assembly: Assembly) -> int:
+    return _next_number(session, Statement.tid, assembly.id)
 
 
 def add_statement(
@@ -319,38 +332,38 @@ def add_statement(
     is_seed: bool = False,
     moderation: Moderation | None = None,
 ) -> Statement:
-    """Add a statement; a participant's own statement gets their agree vote, as in Polis."""
+    """Add a statement and commit it; a participant's own statement gets their agree vote, as in Polis.
+
+    A concurrent identical statement loses at the unique index on the text key: 409, as if
+    it had been seen by the check. A concurrent statement taking the same `tid` is retried.
+    """
     text = check_statement(session, assembly, text, by_participant=author is not None)
-    if moderation is None:
-        moderation = Moderation.pending if (assembly.strict_moderation and author is not None) else Moderation.accepted
     for _attempt in range(20):
-        st = Statement(
-            assembly_id=assembly.id,
-            tid=_next_number(session, Statement.tid, assembly.id),
-            text=text,
-            author_id=author.id if author else None,
-            is_seed=is_seed,
-            moderation=moderation,
-            language=assembly.language,
-        )
-        session.add(st)
         try:
-            session.flush()
-            if author is not None:
-                session.add(Vote(assembly_id=assembly.id, participant_id=author.id, statement_id=st.id, value=1))
+            st = insert_statement(session, assembly, text, tid=next_tid(session, assembly), author=author,
+                                  is_seed=is_seed, moderation=moderation)
             session.commit()
-            votes_changed.send(assembly.id)
-            return st
         except IntegrityError:
             session.rollback()
+            dup = find_duplicate(session, assembly, text)
+            if dup is not None:
+                raise duplicate_error(dup) from None
+            continue
+        votes_changed.send(assembly.id)
+        return st
     raise AssemblyError("too many statements were added at once; please try again", 503, explain=_BUSY)
+
+
+def latest_vote_ids(assembly_id: int, participant_id: int | None = None):
+    """SELECT of the newest vote event id per (participant, statement): the one latest-vote reduction."""
+    last = select(func.max(Vote.id)).where(Vote.assembly_id == assembly_id)
+    if participant_id is not None:
+        last = last.where(Vote.participant_id == participant_id)
+    return last.group_by(Vote.participant_id, Vote.statement_id)
 
 
 def latest_votes(session: Session, assembly_id: int, participant_id: int | None = None) -> dict[tuple[int, int], int]:
     """{(participant_id, statement_id): value} of the latest event per pair."""
-    last = select(func.max(Vote.id)).where(Vote.assembly_id == assembly_id)
-    if participant_id is not None:
-        last = last.where(Vote.participant_id == participant_id)
-    last = last.group_by(Vote.participant_id, Vote.statement_id)
-    rows = session.exec(select(Vote.participant_id, Vote.statement_id, Vote.value).where(Vote.id.in_(last)))
+    rows = session.exec(select(Vote.participant_id, Vote.statement_id, Vote.value)
+                        .where(Vote.id.in_(latest_vote_ids(assembly_id, participant_id))))
     return {(p, s): v for p, s, v in rows}
