@@ -68,5 +68,7 @@ def test_review_in_the_browser(served):
         page.get_by_role("button", name="Publish as the next version").click()
         page.wait_for_url("**/a/planted/constitution/v/1")
         expect(page.locator("h1")).to_contain_text("Planted town")
-        expect(page.locator("#p0")).to_contain_text("treats water as a right")
+        # Citizens read the principle; the edited training-prompt wording stays in the exports.
+        expect(page.locator("#p0 blockquote")).to_have_text("Everyone should have access to clean drinking water.")
+        expect(page.locator("#p0")).not_to_contain_text("Choose the response")
         browser.close()
