@@ -21,6 +21,7 @@ from assembly.facilitation.blueprint import bp, participant_url
 from assembly.facilitation.forms import parse_xids
 from assembly.guards import bulk_body
 from assembly.models import Assembly, Participant, XidAllow
+from assembly.polis.export import spreadsheet_cell
 
 
 def _allowed(assembly: Assembly) -> list[XidAllow]:
@@ -102,7 +103,8 @@ def invites_csv(slug: str):
     writer = csv.writer(buf)
     writer.writerow(["xid", "link"])
     for row in _allowed(assembly):
-        writer.writerow([row.xid, participant_url(assembly, row.xid)])
+        # Opened in a spreadsheet for a mail merge: an id like =HYPERLINK(...) must not run as a formula.
+        writer.writerow([spreadsheet_cell(row.xid), participant_url(assembly, row.xid)])
     return Response(
         buf.getvalue(), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{assembly.slug}-invites.csv"'},

@@ -29,16 +29,27 @@ bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")
 @login_required
 def export_zip(slug: str):
     """The assembly as a Polis export (the five CSV files in a folder named after the slug), for its owner only."""
+    return _export_zip(slug, spreadsheet_safe=False)
+
+
+@bp.get("/<slug>/export-spreadsheet.zip")
+@login_required
+def export_spreadsheet_zip(slug: str):
+    """The same export with formula-like cells defused, for opening in a spreadsheet (not for re-import)."""
+    return _export_zip(slug, spreadsheet_safe=True)
+
+
+def _export_zip(slug: str, *, spreadsheet_safe: bool):
     db = get_session()
     assembly = load_assembly(slug, check_owner=True)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         groups = shown_groups_by_pid(current_result(db, assembly.id))  # none while a group is too small
-        for name, text in export_files(db, assembly, groups).items():
+        for name, text in export_files(db, assembly, groups, spreadsheet_safe=spreadsheet_safe).items():
             zf.writestr(f"{slug}/{name}", text)
     buf.seek(0)
     response = send_file(buf, mimetype="application/zip", as_attachment=True,
-                         download_name=f"{slug}-polis-export.zip")
+                         download_name=f"{slug}-polis-export{'-spreadsheet' if spreadsheet_safe else ''}.zip")
     response.headers["Cache-Control"] = "no-store"  # votes change; never serve a stale copy
     return response
 

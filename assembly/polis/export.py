@@ -28,9 +28,22 @@ def polis_datetime(ms: int) -> str:
     return f"{_DAYS[d.weekday()]} {_MONTHS[d.month - 1]} {d.day:02d} {d:%H:%M:%S} UTC {d.year}"
 
 
-def _csv(rows: Iterable[Iterable[object]]) -> str:
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """`value`, with a text cell that a spreadsheet would run as a formula prefixed by `'` (numbers stay)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(rows: Iterable[Iterable[object]], *, spreadsheet_safe: bool = False) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        writer.writerow([spreadsheet_cell(v) for v in row] if spreadsheet_safe else row)
     return buf.getvalue()
 
 
@@ -41,8 +54,14 @@ def _check_groups(groups: dict[int, int]) -> list[int]:
     return ids
 
 
-def export_files(db: Session, assembly: Assembly, groups: dict[int, int] | None = None) -> dict[str, str]:
+def export_files(
+    db: Session, assembly: Assembly, groups: dict[int, int] | None = None, *, spreadsheet_safe: bool = False
+) -> dict[str, str]:
     """{filename: CSV text} of a Polis export; `groups` maps participant pid -> opinion group id.
+
+    Exact by default, as Polis writes it, so an import gives back the same text. With
+    `spreadsheet_safe`, text cells starting with = + - @ get a leading `'` so a spreadsheet
+    shows them instead of running them as formulas (docs/polis-interchange.md says why two).
 
     Nothing beyond what Polis exports: no tokens, no xids. comments.csv adds
     Polis's is-seed/is-meta flags as trailing columns. As in Polis, with groups
@@ -115,13 +134,9 @@ def export_files(db: Session, assembly: Assembly, groups: dict[int, int] | None 
         ["groups", len(group_ids)],
         ["conversation-description", assembly.description],
     ]
-    return {
-        "summary.csv": _csv(summary),
-        "comments.csv": _csv(comments),
-        "votes.csv": _csv(votes),
-        "participants-votes.csv": _csv(matrix),
-        "comment-groups.csv": _csv(comment_groups),
-    }
+    files = {"summary.csv": summary, "comments.csv": comments, "votes.csv": votes,
+             "participants-votes.csv": matrix, "comment-groups.csv": comment_groups}
+    return {name: _csv(rows, spreadsheet_safe=spreadsheet_safe) for name, rows in files.items()}
 
 
 def write_folder(files: dict[str, str], directory: Path | str, *, overwrite: bool = False) -> list[Path]:
