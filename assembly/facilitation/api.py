@@ -74,9 +74,11 @@ def statement_json(s: Statement, *, me: Participant | None = None, pids: dict[in
     return out
 
 
-@bp.get("/assemblies", summary="Open assemblies", responses={200: AssemblyList}, security=PUBLIC)
+@bp.get("/assemblies", summary="Open assemblies, except invitation-only ones", responses={200: AssemblyList}, security=PUBLIC)
 def list_assemblies():
-    rows = get_session().exec(select(Assembly).where(Assembly.is_open == True).order_by(Assembly.id))  # noqa: E712
+    # Invitation-only assemblies are not listed (as on the home page); they stay readable by slug.
+    public = select(Assembly).where(Assembly.is_open == True, Assembly.xid_required == False)  # noqa: E712
+    rows = get_session().exec(public.order_by(Assembly.id))
     return {"assemblies": [assembly_json(a) for a in rows]}
 
 

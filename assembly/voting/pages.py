@@ -180,7 +180,10 @@ def parse_vote() -> tuple[int, int]:
 def index():
     """Landing page: the assemblies open right now."""
     open_assemblies = get_session().exec(
-        select(Assembly).where(Assembly.is_open == True).order_by(Assembly.created_at.desc())  # noqa: E712
+        # Invitation-only assemblies are not advertised: their people come through their own links.
+        select(Assembly)
+        .where(Assembly.is_open == True, Assembly.xid_required == False)  # noqa: E712
+        .order_by(Assembly.created_at.desc())
     ).all()
     return render_template("participant/index.html", assemblies=open_assemblies)
 
