@@ -105,7 +105,8 @@ def _read_table(path: Path, required: Iterable[str]) -> tuple[list[str], list[tu
     start = 1
     try:
         with _open(path) as fh:
-            reader = csv.reader(fh)
+            # strict: an unclosed quote is an error at its record's line, not the rest of the file as one field.
+            reader = csv.reader(fh, strict=True)
             for row in reader:
                 if header is None:
                     header = [_norm(h) for h in row]
@@ -170,9 +171,8 @@ def read_comments(path: Path) -> list[PolisComment]:
             raise PolisFormatError(f, line, f"comment-id {tid} appears twice")
         seen.add(tid)
         author = row[col["author-id"]].strip()
+        # Real exports hold moderated-out comments with an empty body: kept, moderated as the file says.
         text = row[col["comment-body"]]
-        if not text.strip():
-            raise PolisFormatError(f, line, f"comment {tid} has an empty comment-body")
         moderated = _int(f, line, "moderated", row[col["moderated"]], -1, 1)
         out.append(PolisComment(
             tid=tid,
@@ -232,9 +232,12 @@ def read_summary(path: Path) -> dict[str, str]:
     """key,value rows; values may span lines (quoted) and, in old exports, hold unquoted commas."""
     try:
         with _open(path) as fh:
-            return {_norm(row[0]): ",".join(row[1:]) for row in csv.reader(fh) if row and row[0].strip()}
+            rows = [row for row in csv.reader(fh) if row and row[0].strip()]
     except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
         raise PolisFormatError(path.name, None, f"unreadable ({exc})") from exc
+    if any("\x00" in field for row in rows for field in row):
+        raise PolisFormatError(path.name, None, "contains a NUL character (U+0000)")
+    return {_norm(row[0]): ",".join(row[1:]) for row in rows}
 
 
 def read_export(folder: Path | str) -> PolisExport:
@@ -249,6 +252,8 @@ def read_export(folder: Path | str) -> PolisExport:
     summary_path = _find(folder, "summary.csv")
     summary = read_summary(summary_path) if summary_path else {}
     votes_path = _find(folder, "votes.csv")
+    if votes_path is not None and votes_path.stat().st_size == 0:
+        votes_path = None  # published as 0 bytes for some conversations: the same as absent
     if votes_path is not None:
         votes = read_votes(votes_path, {c.tid for c in comments})
         participants, votes_from = {e[2] for e in votes}, votes_path.name

@@ -73,10 +73,12 @@ def write_export(
         db.add(assembly)
         db.flush()
         conn, aid, now = db.connection(), assembly.id, utcnow()
-        conn.execute(Participant.__table__.insert(), [
+        people = [
             {"assembly_id": aid, "pid": pid, "xid": None, "token": new_token(TokenKind.participant), "created_at": now}
             for pid in sorted(export.participants)
-        ])
+        ]
+        if people:  # an empty list would run as a one-row insert of defaults (NOT NULL failed)
+            conn.execute(Participant.__table__.insert(), people)
         person = dict(conn.execute(select(Participant.pid, Participant.id).where(Participant.assembly_id == aid)).all())
         conn.execute(Statement.__table__.insert(), [
             {
