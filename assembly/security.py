@@ -27,6 +27,7 @@ from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from assembly.embedding import frame_ancestors, parse_origins
 from assembly.ratelimit_store import default_uri
 from assembly.tokens import bearer_token
 
@@ -160,10 +161,12 @@ def _refuse_nul() -> None:
 
 
 def _headers(response):
-    # Everything is served from this origin: no third-party script, style or font.
+    # Everything is served from this origin: no third-party script, style or font. Framing only where
+    # EMBED_ALLOWED_ORIGINS allows it, on the citizen pages (assembly/embedding.py).
+    ancestors = frame_ancestors(parse_origins(current_app.config["EMBED_ALLOWED_ORIGINS"]))
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        f"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors {ancestors}",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

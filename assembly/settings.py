@@ -64,6 +64,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RESULTS_MIN_GROUP_SIZE", int, 5,
             "Opinion groups are shown (results page, API, exports) only once every group has this many "
             "participants, so a group of one or two does not reveal how individuals voted."),
+    Setting("EMBED_ALLOWED_ORIGINS", str, "",
+            "Origins (space-separated, e.g. https://vtaiwan.tw) allowed to show the citizen pages in an iframe; "
+            "empty forbids framing. Facilitator pages can never be framed."),
     Setting("TIME_ZONE", str, "UTC",
             "IANA time zone (e.g. Asia/Taipei) in which pages show times; the database keeps UTC."),
 )
@@ -124,6 +127,9 @@ def resolve(overrides: dict[str, Any] | None, environ: dict[str, str] | None = N
     if out["RESULTS_MIN_GROUP_SIZE"] < 1:
         raise ValueError("RESULTS_MIN_GROUP_SIZE must be at least 1")
     _check_time_zone(out["TIME_ZONE"])
+    from assembly.embedding import parse_origins
+
+    parse_origins(out["EMBED_ALLOWED_ORIGINS"])
     if out["CLUSTERING_DEVICE"] not in {"auto", "cpu", "cuda"}:
         raise ValueError("CLUSTERING_DEVICE must be auto, cpu or cuda")
     # Private keys (leading underscore) let tests pass objects through untouched.
