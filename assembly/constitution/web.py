@@ -18,8 +18,8 @@ from assembly.auth import current_facilitator, login_required
 from assembly.constitution import versions
 from assembly.constitution.build import build_draft, current_draft
 from assembly.constitution.export import to_json, to_markdown
-from assembly.constitution.readable import explain
 from assembly.constitution.groups import NoGroupsError, current_groups
+from assembly.constitution.readable import explain
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
 from assembly.htmx import htmx, page_or_fragment
