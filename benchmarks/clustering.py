@@ -1,6 +1,8 @@
 """Benchmark clustering/: vs red-dwarf on the real Polis exports, a synthetic scale sweep, label stability.
 
     python benchmarks/clustering.py --part polis                 # red-dwarf side by side, agreement with Polis
+    python benchmarks/clustering.py --part replay                # replay of votes.csv vs Polis's group-id
+    python benchmarks/clustering.py --part umap                  # trustworthiness of the PCA and UMAP maps
     python benchmarks/clustering.py --part scale --sizes 10k:1k,100k:2k
     python benchmarks/clustering.py --part scale --sizes 1m:10k --device cuda
     python benchmarks/clustering.py --part stability             # group ids between incremental runs
@@ -71,6 +73,65 @@ def part_polis(args) -> None:
                      f"{t_ours * 1000:.0f}", f"{t_rd * 1000:.0f}", f"{t_rd / t_ours:.1f}x"])
     print(table(["conversation", "participants x statements", "votes", "k Polis", "k ours", "k red-dwarf",
                  "agreement ours", "agreement red-dwarf", "ours ms", "red-dwarf ms", "speed-up"], rows))
+
+
+def part_replay(args) -> None:
+    """Replay each conversation's votes.csv (clustering.replay) vs Polis's group-id, beside one-shot and red-dwarf."""
+    from tqdm import tqdm
+
+    from clustering.replay import history_config, replay
+    from tests.polis_data import load_log
+
+    rows = []
+    convs = sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    for conv in tqdm(convs, desc="conversations", file=sys.stderr):
+        polis = load_polis_groups(DATA / conv)
+        vm = load_votes(DATA / conv)
+        once = cluster(vm, ClusterConfig(device=args.device, seed=args.seed))
+        out = replay(**load_log(DATA / conv), config=history_config(device=args.device, seed=args.seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, rd = reddwarf_groups(vm, args.seed)
+        ours = out.result.group_of()
+        rows.append([conv, f"{vm.nnz:,}", f"{len(set(polis.values()))} / {out.result.k} / {once.k}",
+                     f"{len(polis)} / {sum(g is not None for g in ours.values())}",
+                     f"**{agreement(ours, polis):.3f}**", f"{agreement(once.group_of(), polis):.3f}",
+                     f"{agreement(rd, polis):.3f}", len(out.steps), f"{out.seconds:.1f}"])
+    print(table(["conversation", "votes", "k Polis / replay / one-shot", "clustered Polis / replay",
+                 "agreement replay", "agreement one-shot", "agreement red-dwarf", "updates", "replay s"], rows))
+
+
+def part_umap(args) -> None:
+    """Trustworthiness of the PCA and UMAP maps against the full vote vectors, and what UMAP costs."""
+    import torch
+    from sklearn.manifold import trustworthiness
+    from tqdm import tqdm
+
+    from clustering import pca as pca_mod
+    from clustering.umap_view import umap_projection
+
+    rows = []
+    convs = sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    for conv in tqdm(convs, desc="conversations", file=sys.stderr):
+        vm = load_votes(DATA / conv)
+        res = cluster(vm, ClusterConfig(device="cpu", seed=args.seed))
+        n, m = vm.shape
+        zeroed = torch.tensor([int(t) in vm.moderated_out for t in vm.tids])
+        a, _, _ = pca_mod.centred_sparse(torch.from_numpy(vm.rows), torch.from_numpy(vm.cols),
+                                         torch.from_numpy(vm.values).double(), zeroed, n, m)
+        umap_projection(a, args.seed)  # warm-up: numba compiles on the first call
+        t = time.perf_counter()
+        umap_xy = umap_projection(a, args.seed)
+        t_umap = time.perf_counter() - t
+        x = a.to_dense().numpy()  # (n, m) centred votes, 0 where unseen: what both maps summarise
+        row = [conv, f"{n:,} x {m}"]
+        for metric in ("euclidean", "cosine"):
+            k = min(10, n // 2 - 1)
+            row += [f"{trustworthiness(x, res.projections, n_neighbors=k, metric=metric):.3f}",
+                    f"{trustworthiness(x, umap_xy, n_neighbors=k, metric=metric):.3f}"]
+        rows.append([*row, f"{res.method['timings_s']['pca']:.3f}", f"{t_umap:.2f}"])
+    print(table(["conversation", "participants x statements", "PCA, euclidean", "UMAP, euclidean",
+                 "PCA, cosine", "UMAP, cosine", "PCA s", "UMAP s"], rows))
 
 
 def parse_size(text: str) -> int:
@@ -197,7 +258,7 @@ def part_stability(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=["polis", "scale", "stability", "all"], default="all")
+    p.add_argument("--part", choices=["polis", "replay", "umap", "scale", "stability", "all"], default="all")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--seed", type=int, default=0)
@@ -217,6 +278,12 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} at start\n")
     if args.part in ("polis", "all"):
         part_polis(args)
+        print()
+    if args.part in ("replay", "all"):
+        part_replay(args)
+        print()
+    if args.part in ("umap", "all"):
+        part_umap(args)
         print()
     if args.part in ("scale", "all"):
         part_scale(args)

@@ -59,7 +59,8 @@ def sparse_pca(a, at, center, n_cols: int, seed: int, iters: int, tol: float, st
     gen = torch.Generator().manual_seed(seed)  # CPU generator: the same start on every device
     q = torch.randn(m, b, generator=gen, dtype=torch.float64).to(device=device, dtype=dtype)
     if start is not None:
-        q[:, : start.shape[0]] = start.T.to(device=device, dtype=dtype)
+        s = min(b, start.shape[0])  # a tiny matrix may have a block narrower than the two components
+        q[:, :s] = start[:s].T.to(device=device, dtype=dtype)
     q, _ = torch.linalg.qr(q)
     top = None
     it = 0

@@ -48,15 +48,31 @@ def _previous(prev: Any) -> tuple[dict[str, Any], dict[str, int]]:
     raise TypeError(f"ClusterConfig.previous must be a ClusterResult or its to_dict(), got {type(prev).__name__}")
 
 
-def clustered_participants(counts: np.ndarray, n_cols: int, min_votes: int, greedy: int) -> np.ndarray:
-    """(n,) bool: at least min(min_votes, statements) votes, topped up to `greedy` by most votes (Polis in-conv)."""
+def clustered_participants(counts: np.ndarray, n_cols: int, min_votes: int, greedy: int,
+                           already: np.ndarray | None = None) -> np.ndarray:
+    """(n,) bool: Polis's in-conv set (conversation.clj `:in-conv`).
+
+    Everyone in `already` (the previous run's set) stays in; anyone with min(min_votes, statements)
+    votes joins; while fewer than `greedy` are in, the most active others join, most votes first.
+    """
     inc = (counts >= min(min_votes, n_cols)) & (counts > 0)
+    if already is not None:
+        inc |= already
     short = greedy - int(inc.sum())
     if short > 0:
         order = np.argsort(-counts, kind="stable")
         extra = [i for i in order if not inc[i] and counts[i] > 0][:short]
         inc[extra] = True
     return inc
+
+
+def previous_in_conv(prev_method: dict[str, Any], pids: np.ndarray) -> np.ndarray | None:
+    """(n,) bool: who the previous run clustered (its `method.in_conv`), None without one."""
+    ids = prev_method.get("in_conv")
+    if ids is None:
+        return None
+    keep = {str(p) for p in ids}
+    return np.fromiter((str(p) in keep for p in pids), dtype=bool, count=len(pids))
 
 
 def stable_labels(labels: np.ndarray, k: int, pids: np.ndarray, prev_groups: dict[str, int]) -> np.ndarray:
@@ -170,7 +186,8 @@ def _cluster(matrix: VoteMatrix, config: ClusterConfig) -> ClusterResult:
     clock.lap("pca")
 
     counts = matrix.vote_counts()
-    inc_np = clustered_participants(counts, n_cols, config.min_votes, config.greedy_participants)
+    inc_np = clustered_participants(counts, n_cols, config.min_votes, config.greedy_participants,
+                                    previous_in_conv(prev_method, matrix.participant_ids))
     if not inc_np.any():
         raise ValueError(f"no participant has min(min_votes={config.min_votes}, {n_cols}) votes and "
                          "greedy_participants=0: nothing to cluster yet")
@@ -243,6 +260,7 @@ def _cluster(matrix: VoteMatrix, config: ClusterConfig) -> ClusterResult:
         "k": k,
         "n_participants": n, "n_statements": m, "n_votes": matrix.nnz,
         "n_clustered": int(inc_np.sum()), "n_base_clusters": int(base.centers.shape[0]),
+        "in_conv": [_py_id(p) for p in matrix.participant_ids[inc_np]],  # once in, stays in (next run's start)
         "silhouettes": {str(kk): s for kk, s in sil.items()},
         "k_smoother": smoother,
         "base_centers": base.centers.cpu().numpy().tolist(),
@@ -261,6 +279,10 @@ def _cluster(matrix: VoteMatrix, config: ClusterConfig) -> ClusterResult:
         tids=matrix.tids, moderated_out=mod_np, meta=meta_np, statements=statements, group_stats=group_stats,
         top_repness=top, consensus=consensus, method=method, umap=umap_xy,
     )
+
+
+def _py_id(p: Any) -> Any:
+    return p.item() if isinstance(p, np.generic) else p
 
 
 def _intlike(t: Any) -> bool:

@@ -66,3 +66,20 @@ def reddwarf_groups(vm: VoteMatrix, seed: int = 0):
     res = run_pipeline(votes=votes, mod_out_statement_ids=sorted(vm.moderated_out), random_state=seed)
     col = res.participants_df["cluster_id"]
     return res, {int(p): (None if col.isna()[p] else int(col[p])) for p in col.index}
+
+
+def load_log(folder: Path) -> dict:
+    """votes.csv as the raw, time-stamped event log (for clustering.replay) and the moderated-out tids."""
+    folder = Path(folder)
+    with open(folder / "votes.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    mod_out = set()
+    with open(folder / "comments.csv", newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r["moderated"].strip() == "-1":
+                mod_out.add(int(r["comment-id"]))
+    return {"participant_ids": np.array([int(r["voter-id"]) for r in rows]),
+            "tids": np.array([int(r["comment-id"]) for r in rows]),
+            "values": np.array([int(r["vote"]) for r in rows]),
+            "times": np.array([int(r["timestamp"]) for r in rows]),
+            "moderated_out": mod_out}

@@ -196,3 +196,19 @@ def test_moderation_change_reclusters_even_without_new_votes(app, db, auth):
     assert newest.last_vote_id == first.last_vote_id
     assert json.loads(newest.result_json)["statements"]["0"]["moderated_out"] is True
     assert up_to_date(db, newest)
+
+
+def test_polis_import_with_votes_csv_replays_the_history(runner, db):
+    from tests.test_polis_cli import CLASSIC
+
+    result = runner.invoke(args=["polis", "import", str(CLASSIC), "--slug", "replayed"])
+    assert result.exit_code == 0, result.output
+    assert "replayed the vote history in" in result.output
+    a = db.exec(select(Assembly).where(Assembly.slug == "replayed")).one()
+    method = json.loads(latest_run(db, a.id).result_json)["method"]
+    assert method["replay"]["updates"] >= 2 and method["replay"]["events"] == 9
+    assert sorted(method["in_conv"]) == [0, 1, 2]  # carried on by the next background run
+
+    result = runner.invoke(args=["polis", "import", str(CLASSIC), "--slug", "plain", "--no-replay"])
+    assert result.exit_code == 0 and "replayed" not in result.output
+    assert latest_run(db, db.exec(select(Assembly).where(Assembly.slug == "plain")).one().id) is None

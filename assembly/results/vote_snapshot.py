@@ -91,3 +91,16 @@ def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
         rejected_tids=np.array(sorted(t for t, m, _meta in statements if m == Moderation.rejected), dtype=np.int64),
         meta_tids=np.array(sorted(t for t, _m, meta in statements if meta), dtype=np.int64),
     )
+
+
+def vote_log(db: Session, assembly_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every vote event as (pid, tid, value, time) arrays in event order, for replaying the history."""
+    rows = db.exec(
+        select(Participant.pid, Statement.tid, Vote.value, Vote.created_ms)
+        .join(Participant, Participant.id == Vote.participant_id)
+        .join(Statement, Statement.id == Vote.statement_id)
+        .where(Vote.assembly_id == assembly_id)
+        .order_by(Vote.id)
+    ).all()
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    return arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
