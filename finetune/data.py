@@ -2,12 +2,14 @@
 
 `build_dataset(DatasetInput) -> TrainingDataset`:
 - SFT records (trl's prompt/completion shape) for every usable statement that is not held out:
-  `consensus` (every group agrees; the constitution's principles), `rejected` (every group
-  disagrees), `divisive` and `mixed` (answered by describing each group, never the majority alone),
-  and `principle` (the principle in the citizens' words, per theme).
+  `consensus` (every group agrees; the constitution's principles), `agreed` (most of every group
+  agrees, below the constitution's stricter bar), `rejected` (every group disagrees), `divisive`
+  and `mixed` (answered by describing each group, never the majority alone), and `principle`
+  (the principle in the citizens' words, per theme).
 - Preference pairs (prompt/chosen/rejected) where the votes show EVERY group prefers `chosen`:
   `bridging` (a consensus statement over a statement some group backs but every group backs less)
-  and `stance` (the community's answer over its opposite, for consensus and rejected statements).
+  and `stance` (the community's answer over its opposite, where every group's majority agrees or
+  every group's majority disagrees).
 - A held-out share of statements, chosen from their ids (see `is_heldout`), with each statement's
   overall and per-group agree/disagree/pass shares, for the evals. Held-out statements, and the
   principles that draw on them, never enter training.
@@ -96,6 +98,25 @@ class TrainingDataset:
                         "report": self.report, "groups": self.groups}
             (tmp / "manifest.json").write_text(canonical_json(manifest) + "\n", encoding="utf-8")
         return folder
+
+    @classmethod
+    def read_jsonl(cls, folder: Path) -> TrainingDataset:
+        """Load a folder written by write_jsonl, refusing it when a file no longer matches its hash."""
+        import json
+
+        folder = Path(folder)
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            rows = {n: [json.loads(line) for line in (folder / n).read_text(encoding="utf-8").splitlines()]
+                    for n in FILES}
+        except (OSError, ValueError) as exc:
+            raise InvalidDatasetInputError(f"{folder} is not a dataset folder written by write_jsonl: {exc}") from exc
+        ds = cls(sft=rows["sft.jsonl"], preference=rows["preference.jsonl"], heldout=rows["heldout.jsonl"],
+                 report=manifest["report"], provenance=manifest["provenance"], language=manifest["language"],
+                 groups=manifest["groups"])
+        if ds.sha256 != manifest["sha256"]:
+            raise InvalidDatasetInputError(f"{folder}: the JSONL files do not match the manifest's sha256")
+        return ds
 
 
 def is_heldout(slug: str, tid: int | str, share: float) -> bool:
@@ -213,7 +234,10 @@ def _counts_of(c: dict[str, Any]) -> dict[str, int]:
 
 
 def _kind(s: dict[str, Any], in_principle: bool, mins: dict[str, Any]) -> str:
-    """consensus (a principle's statement), rejected, divisive, mixed or too_few_votes."""
+    """consensus (a principle's statement), agreed, rejected, divisive, mixed or too_few_votes.
+
+    `agreed`: most of every group agrees, but the constitution's stricter rule (GIC, floor) left it out.
+    """
     if in_principle:
         return "consensus"
     thin = s["votes"]["seen"] < mins.get("min_votes", 0) or any(
@@ -223,6 +247,8 @@ def _kind(s: dict[str, Any], in_principle: bool, mins: dict[str, Any]) -> str:
     positions = {prompts.group_position(f) for f in s["groups"]}
     if positions == {"disagree"}:
         return "rejected"
+    if positions == {"agree"}:
+        return "agreed"
     return "divisive" if {"agree", "disagree"} <= positions else "mixed"
 
 
@@ -246,8 +272,8 @@ def _source(s, principle) -> dict[str, Any]:
 
 def _stance_record(s, question, lang, principle) -> dict[str, Any]:
     kind = s["kind"]
-    if kind in ("consensus", "rejected"):
-        completion = prompts.consensus_completion(s["groups"], lang, agree=kind == "consensus")
+    if kind in ("consensus", "agreed", "rejected"):
+        completion = prompts.consensus_completion(s["groups"], lang, agree=kind != "rejected")
     else:
         completion = prompts.differ_completion(s["groups"], lang)
     return {"prompt": prompts.stance_prompt(s["text"], question, lang), "completion": completion,
@@ -270,12 +296,12 @@ def _principle_records(doc, held, labels, question, lang, scrub) -> list[dict[st
 
 
 def _stance_pairs(usable, question, lang, principle_of) -> list[dict[str, Any]]:
-    """Consensus/rejected statements: every group's majority gives the chosen answer, so every group prefers it."""
+    """Where every group's majority agrees (or disagrees), that answer is chosen: every group prefers it."""
     out = []
     for s in usable.values():
-        if s["kind"] not in ("consensus", "rejected"):
+        if s["kind"] not in ("consensus", "agreed", "rejected"):
             continue
-        agree = s["kind"] == "consensus"
+        agree = s["kind"] != "rejected"
         out.append({"prompt": prompts.stance_prompt(s["text"], question, lang),
                     "chosen": prompts.consensus_completion(s["groups"], lang, agree=agree),
                     "rejected": prompts.consensus_completion(s["groups"], lang, agree=not agree),
@@ -294,7 +320,7 @@ def _bridging_pairs(usable, question, lang) -> list[dict[str, Any]]:
         return f["agree"] / f["seen"] if f["seen"] else 0.0
 
     out = []
-    others = [s for s in usable.values() if s["kind"] != "consensus"]
+    others = [s for s in usable.values() if s["kind"] not in ("consensus", "agreed")]
     for c in (s for s in usable.values() if s["kind"] == "consensus"):
         ranked = []
         for r in others:

@@ -83,6 +83,20 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if needed): one converter at a time across processes."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def remove_stale_tmp(folder: Path) -> None:
     """Remove temporary folders a killed process left beside its artifacts (names from atomic_dir)."""
     if folder.is_dir():

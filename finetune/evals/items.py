@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finetune.errors import FinetuneError
 
-class EvalError(ValueError):
+
+class EvalError(FinetuneError, ValueError):
     """A clear, user-facing reason an eval cannot run (bad item, empty suite, missing model)."""
 
 

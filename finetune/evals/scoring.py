@@ -100,7 +100,7 @@ class HFScorer:
                 inp = torch.zeros((len(seqs), width), dtype=torch.long)
                 for r, s in enumerate(seqs):
                     inp[r, : len(s)] = torch.tensor(s, dtype=torch.long)
-                logp = torch.log_softmax(self.model(inp).logits.float(), dim=-1)
+                logp = torch.log_softmax(self.model(inp.to(self.model.device)).logits.float(), dim=-1).cpu()
                 for r, i in enumerate(chunk):
                     cont = encs[i][1]
                     end = len(seqs[r])
@@ -118,67 +118,57 @@ class HFScorer:
         self.model.eval()
         with torch.no_grad(), self._ctx():
             for p in prompts:
-                ids = self.tokenizer(p, return_tensors="pt")
+                ids = self.tokenizer(p, return_tensors="pt").to(self.model.device)
                 gen = self.model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False)
                 answers.append(self.tokenizer.decode(gen[0, ids["input_ids"].shape[1] :], skip_special_tokens=True))
         return answers
 
 
-def load_scorers(base: str | Path, adapter: str | Path | None = None, batch_size: int = 16) -> list[HFScorer]:
-    """[base] or [base, adapter] scorers over one loaded model. Raises EvalError with the reason when
-    the base model or adapter cannot be found, or the adapter was trained on another base."""
+def load_scorers(
+    base: str | Path | None, adapter: str | Path | None, cache_dir: str | Path, batch_size: int = 16
+) -> tuple[list[HFScorer], dict[str, Any]]:
+    """[base] or [base, adapter] scorers over one loaded model, and what was loaded (for provenance).
+
+    With no base given, the adapter's own ``base_model_name_or_path`` is used. Raises EvalError
+    when the base model or adapter cannot be found, or the adapter does not fit the base.
+    """
     import json
 
-    base_dir = _resolve_base(base)
+    from finetune import base_models
+    from finetune.errors import FinetuneError
+
+    wanted = None
     if adapter is not None:
         adapter = Path(adapter)
         cfg = adapter / "adapter_config.json"
         if not cfg.is_file():
             raise EvalError(f"{adapter} is not an adapter folder (no adapter_config.json)")
         wanted = json.loads(cfg.read_text(encoding="utf-8")).get("base_model_name_or_path")
-        if not wanted:
-            raise EvalError(f"adapter {adapter} does not name its base model")
-        if base is None:
-            base_dir = _resolve_base(wanted)
-    model, tokenizer = _load(base_dir)
+        if not wanted and base is None:
+            raise EvalError(f"adapter {adapter} does not name its base model; pass --model")
+    name = str(base if base is not None else wanted)
+    try:
+        bm = base_models.resolve(name, cache_dir)
+    except FinetuneError as exc:
+        whose = f"adapter {adapter.name}'s base model" if base is None and adapter is not None else "base model"
+        raise EvalError(f"{whose} {name!r} is missing: {exc}") from exc
+    if wanted and base is not None and Path(wanted).is_dir() and Path(wanted).resolve() != Path(bm.local_dir).resolve():
+        raise EvalError(f"adapter {adapter.name} was trained on {wanted}, not on {name}")
+    try:
+        model, tokenizer = base_models.load(bm)
+    except FinetuneError as exc:
+        raise EvalError(str(exc)) from exc
+    info = {"base": bm.to_dict(), "adapter": None}
     if adapter is None:
-        return [HFScorer(model, tokenizer, f"base:{base}", batch_size)]
+        return [HFScorer(model, tokenizer, "base", batch_size)], info
     from peft import PeftModel
 
     try:
         wrapped = PeftModel.from_pretrained(model, str(adapter))
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise EvalError(f"adapter {adapter} does not fit base model {base}: {exc}") from exc
+    except (ValueError, RuntimeError, OSError, KeyError) as exc:
+        raise EvalError(f"adapter {adapter} does not fit base model {name}: {exc}") from exc
+    info["adapter"] = {"path": str(adapter), "name": adapter.name, "base_model_name_or_path": wanted}
     return [
-        HFScorer(wrapped, tokenizer, f"base:{base}", batch_size, use_adapter=False),
-        HFScorer(wrapped, tokenizer, f"adapter:{adapter.name}", batch_size, use_adapter=True),
-    ]
-
-
-def _resolve_base(base: str | Path) -> Path:
-    """A base model folder: finetune-core's named models first, else a local Hugging Face folder."""
-    try:
-        from finetune import base_models
-    except ImportError:  # finetune-core absent: only local folders
-        base_models = None
-    if base_models is not None and hasattr(base_models, "resolve"):
-        try:
-            return Path(base_models.resolve(str(base)))
-        except (KeyError, LookupError, FileNotFoundError, ValueError) as exc:
-            if not Path(base).is_dir():
-                raise EvalError(f"base model {base!r} is missing: {exc}") from exc
-    p = Path(base)
-    if not (p / "config.json").is_file():
-        raise EvalError(f"base model {base!r} is missing: no model folder with config.json there")
-    return p
-
-
-def _load(path: Path) -> tuple[Any, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        tok = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForCausalLM.from_pretrained(str(path))
-    except (OSError, ValueError) as exc:
-        raise EvalError(f"cannot load base model from {path}: {exc}") from exc
-    return model, tok
+        HFScorer(wrapped, tokenizer, "base", batch_size, use_adapter=False),
+        HFScorer(wrapped, tokenizer, "adapter", batch_size, use_adapter=True),
+    ], info

@@ -82,6 +82,17 @@ def _group_rep(items: list[EvalItem], pm: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def _group_wrong(items: list[EvalItem], pm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per group, 1 where the model's answer is not the group's plurality answer (NaN: no shares)."""
+    pick = pm.argmax(axis=1)
+    out = {}
+    for g in _group_names(items):
+        out[g] = np.array(
+            [float(pick[i] != int(np.argmax(it.groups[g]))) if g in it.groups else np.nan for i, it in enumerate(items)]
+        )
+    return out
+
+
 def _masked_mean(v: np.ndarray) -> MetricFn:
     return mean_over(np.nan_to_num(v), ~np.isnan(v))
 
@@ -156,6 +167,8 @@ class PluralitySuite(ConsensusSuite):
         MetricSpec("worst_group", "Worst group's representativeness"),
         MetricSpec("mean_group", "Mean over groups"),
         MetricSpec("gap", "Gap: best group − worst group", higher_is_better=False),
+        MetricSpec("worst_group_error", "Positions wrong for the worst-served group", higher_is_better=False,
+                   percent=True),
     )
 
     @property
@@ -169,6 +182,8 @@ class PluralitySuite(ConsensusSuite):
         pm = np.array(dists, dtype=np.float64)
         per = _group_rep(items, pm)
         fns = {g: _masked_mean(v) for g, v in per.items()}
+        wrong = _group_wrong(items, pm)
+        wrong_fns = {g: _masked_mean(v) for g, v in wrong.items()}
 
         def each(idx: np.ndarray) -> np.ndarray:
             return np.array([f(idx) for f in fns.values()])
@@ -177,13 +192,15 @@ class PluralitySuite(ConsensusSuite):
             "worst_group": lambda idx: float(np.nanmin(each(idx))) if fns else float("nan"),
             "mean_group": lambda idx: float(np.nanmean(each(idx))) if fns else float("nan"),
             "gap": lambda idx: float(np.nanmax(each(idx)) - np.nanmin(each(idx))) if fns else float("nan"),
+            "worst_group_error": lambda idx: float(np.nanmax([f(idx) for f in wrong_fns.values()]))
+            if wrong_fns else float("nan"),
         }
         stack = np.vstack(list(per.values())) if per else np.full((1, len(items)), np.nan)
         key = np.nanmin(stack, axis=0)
         records = _records(items, dists, raw)
         for j, rec in enumerate(records):
             rec["groups"] = {g: (None if np.isnan(v[j]) else float(v[j])) for g, v in per.items()}
-        groups = {g: {"representativeness": f} for g, f in fns.items()}
+        groups = {g: {"representativeness": f, "error": wrong_fns[g]} for g, f in fns.items()}
         return SuiteResult(self.name, model, items, records, metrics, key, groups)
 
 

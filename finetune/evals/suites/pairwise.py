@@ -11,13 +11,14 @@ An item passes when the model's normalised distribution puts more mass on the pr
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from finetune.evals.items import EvalError, EvalItem, load_jsonl, validate, validate_all
+from finetune.evals.items import EvalError, EvalItem, validate, validate_all
 from finetune.evals.metrics import MetricFn, mean_over
 from finetune.evals.scoring import Progress, Scorer, option_distributions
 from finetune.evals.suites import EvalSource, MetricSpec, SuiteResult
@@ -25,6 +26,7 @@ from finetune.evals.suites.prompts import DIALOGUE, wording
 
 SAFETY_DATA = Path(__file__).resolve().parent.parent / "data" / "safety.jsonl"
 PAIR = ("preferred", "other")
+PROVENANCE = ("votes", "provenance", "filed_by", "filed_at", "source")
 
 
 def dialogue_item(suite: str, id: str, prompt: str, good: str, bad: str, language: str, **extra: Any) -> EvalItem:
@@ -68,10 +70,16 @@ class PairSuite:
         return dict(self.promotion_rule)
 
     def items(self, source: EvalSource) -> list[EvalItem]:
+        """community: {id, prompt, good, bad}; redteam: {id, prompt, bad, good?}, where a missing
+        better answer is a polite decline in the item's language. Votes and filing details stay
+        in the item's meta as its provenance."""
         rows = source.community_items if self.name == "community" else source.redteam_items
         out = []
         for d in rows:
-            good = d.get("good") if self.name == "community" else (d.get("good") or _decline(source.language))
+            language = str(d.get("language") or source.language)
+            good = d.get("good")
+            if self.name == "redteam" and not good:
+                good = _decline(language)
             out.append(
                 dialogue_item(
                     self.name,
@@ -79,9 +87,9 @@ class PairSuite:
                     _field(d, "prompt", self.name),
                     _field({**d, "good": good}, "good", self.name),
                     _field(d, "bad", self.name),
-                    str(d.get("language") or source.language),
+                    language,
                     kind=self.name,
-                    meta={k: v for k, v in d.items() if k in ("votes", "provenance", "filed_by", "filed_at")},
+                    meta={k: v for k, v in d.items() if k in PROVENANCE},
                 )
             )
         return out
@@ -117,6 +125,36 @@ class PairSuite:
         return {"uniform": self.score("uniform", items, [np.array([0.5, 0.5]) for _ in items])}
 
 
+def load_safety(path: Path) -> list[EvalItem]:
+    """Read the safety set: harmful rows {request, refusal, compliance}, benign rows {request,
+    answer, refusal}; the preferred continuation comes first. Errors name the line."""
+    items = []
+    for no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            kind = d["kind"]
+            if kind not in ("harmful", "benign"):
+                raise EvalError(f"kind must be harmful or benign, not {kind!r}")
+            good, bad = ("refusal", "compliance") if kind == "harmful" else ("answer", "refusal")
+            items.append(
+                dialogue_item(
+                    "safety",
+                    str(d["id"]),
+                    _field(d, "request", "safety"),
+                    _field(d, good, "safety"),
+                    _field(d, bad, "safety"),
+                    str(d["language"]),
+                    kind=kind,
+                    category=str(d["category"]),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, EvalError) as exc:
+            raise EvalError(f"{path}:{no}: malformed safety item: {exc}") from exc
+    return validate_all(items, "safety")
+
+
 def _decline(language: str) -> str:
     return wording(DIALOGUE, language)[1]["decline"]
 
@@ -138,10 +176,9 @@ class SafetySuite(PairSuite):
     data: Path = SAFETY_DATA
 
     def items(self, source: EvalSource) -> list[EvalItem]:
-        """The shipped set, in every language the assembly is asked in that the set has."""
-        raw = load_jsonl(self.data, self.name)
+        """The shipped set, in English and in every language the assembly is asked in that it has."""
         wanted = {lang.split("-")[0] for lang in source.ask_in()} | {"en"}
-        return [it for it in raw if it.language.split("-")[0] in wanted]
+        return [it for it in load_safety(self.data) if it.language.split("-")[0] in wanted]
 
     def _metrics(self, items: list[EvalItem], mass: np.ndarray, passed: np.ndarray) -> dict[str, MetricFn]:
         harmful = np.array([it.kind == "harmful" for it in items])
