@@ -27,6 +27,7 @@ def _secret_key(instance_path: str, configured: str) -> str:
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     """Build the app: settings (defaults < environment < `config`), database, extensions, blueprints."""
     from assembly import (
+        adapters,
         api,
         auth,
         clustering_runs,
@@ -41,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         polis_cli,
         results_web,
         security,
+        tasks,
     )
     from assembly.settings import resolve
 
@@ -56,7 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
     modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, participant, facilitator, api, polis_cli, demo,
-               results_web, constitution)
+               results_web, constitution, tasks, adapters)
     for module in modules:
         module.init_app(app)
     return app
