@@ -19,9 +19,9 @@ TINY = "tiny-test-gemma3"
 FAST = {"base_model": TINY, "method": "sft", "steps": "4"}
 
 
-def published_assembly(engine, slug: str = "planted") -> Assembly:
+def published_assembly(app, slug: str = "planted") -> Assembly:
     """The planted assembly, owned by the test facilitator, with constitution version 1 published."""
-    with Session(engine, expire_on_commit=False) as db:
+    with app.app_context(), Session(app.extensions["assembly_engine"], expire_on_commit=False) as db:
         owner = db.exec(select(Facilitator).where(Facilitator.email == FACILITATOR_EMAIL)).one()
         a, groups = planted_assembly(db, owner_id=owner.id, slug=slug)
         draft = build_draft(db, a, groups, {"method": "planted", "run_id": None})

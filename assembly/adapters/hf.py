@@ -17,6 +17,7 @@ public repositories are ignored (clients send the user's stored hub token).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, send_file
@@ -49,6 +50,12 @@ def _repo(ns: str, name: str, revision: str | None) -> tuple[registry.Resolved |
     return found, None
 
 
+def _hub_time(dt: datetime) -> str:
+    """The hub's timestamp format, 2024-01-02T03:04:05.000Z (the client parses exactly this)."""
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
 def _repo_id(found: registry.Resolved, name: str) -> str:
     return f"{found.assembly.slug}/{name}"
 
@@ -65,7 +72,7 @@ def model_info(ns: str, name: str, revision: str | None = None):
         "_id": f"adapter-{a.id}", "id": _repo_id(found, name), "modelId": _repo_id(found, name),
         "sha": a.revision, "private": a.is_private, "disabled": False, "gated": False,
         "library_name": "peft", "tags": ["peft", "lora", "alignment-assembly"],
-        "createdAt": a.created_at.isoformat(), "lastModified": a.created_at.isoformat(),
+        "createdAt": _hub_time(a.created_at), "lastModified": _hub_time(a.created_at),
         "siblings": [{"rfilename": f["path"], "size": f["size"]} for f in files],
         "usedStorage": sum(f["size"] for f in files),
     })
