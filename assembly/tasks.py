@@ -260,7 +260,8 @@ def job_alive(db: Session, job: Job | None) -> bool:
 
 @click.command("worker")
 @click.option("--workers", default=1, show_default=True, help="Jobs run at once (threads); training uses every core.")
-def worker_cmd(workers: int) -> None:
+@click.option("--poll-max-s", default=2.0, show_default=True, help="Longest wait between polls of an idle queue.")
+def worker_cmd(workers: int, poll_max_s: float) -> None:
     """Run the task-queue worker: training, generation and eval jobs (Ctrl-C stops it).
 
     `make run` starts one beside the web server. With HUEY_URL=redis://... workers may run on
@@ -276,7 +277,7 @@ def worker_cmd(workers: int) -> None:
         click.echo(f"marked {n} job(s) of dead workers as failed")
     where = q.app.config["HUEY_URL"] or "instance/tasks.db"
     click.echo(f"worker {_owner()} on {where}; job kinds: {', '.join(sorted(_TASKS))}")
-    q.huey.create_consumer(workers=workers, worker_type="thread", periodic=False).run()
+    q.huey.create_consumer(workers=workers, worker_type="thread", periodic=False, max_delay=poll_max_s).run()
 
 
 def init_app(app: Flask) -> None:
