@@ -67,7 +67,7 @@ def test_dataset_review_shows_counts_samples_and_downloads(ft):
 
 
 def test_pages_need_the_owner(ft):
-    app, client = ft
+    app, _client = ft
     anonymous = app.test_client()
     assert anonymous.get("/facilitate/planted/train").status_code == 302
     with Session(app.extensions["assembly_engine"]) as db:
@@ -135,7 +135,8 @@ def test_train_run_page_registry_archive_and_lineage(ft):
     body = archive.get_data()
     adapter = rows(app, Adapter)[0]
     assert hashlib.sha256(body).hexdigest() == adapter.archive_sha256 == archive.headers["X-Checksum-Sha256"]
-    names = tarfile.open(fileobj=io.BytesIO(body)).getnames()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        names = tar.getnames()
     assert "planted-first/adapter_config.json" in names and "planted-first/adapter_model.safetensors" in names
 
 
@@ -167,7 +168,7 @@ def test_incremental_run_records_its_parent(ft):
 
 
 def test_api_starts_lists_and_shows(ft):
-    app, client = ft
+    app, _client = ft
     with Session(app.extensions["assembly_engine"]) as db:
         from assembly.auth import issue_token
 
@@ -211,7 +212,7 @@ def test_cli_list_show_and_generate(ft):
 
 
 def test_try_it_page_shows_both_answers(ft):
-    app, client = ft
+    _app, client = ft
     client.post("/facilitate/planted/train", data={**FAST, "name": "tryme"})
     r = client.post("/facilitate/planted/adapters/tryme/try", data={"prompt": "Statement: Trees.\nAnswer:"})
     assert r.status_code == 302
@@ -232,7 +233,7 @@ def test_cli_train_foreground_with_progress_bar(ft):
 
 def test_corrupt_checkpoint_is_a_clear_failure_then_resume_starts_the_stage_again(ft):
     """A run whose every checkpoint is unreadable fails saying so; resuming trains the stage from step 0."""
-    app, client = ft
+    app, _client = ft
     import pathlib
 
     from assembly.adapters import runs
