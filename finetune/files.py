@@ -21,6 +21,8 @@ from typing import Any
 from finetune.errors import DiskFullError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+# torch.save and safetensors report a full disk as RuntimeError / SafetensorError text, not OSError
+_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "StorageFull", "file write failed")
 
 
 def sha256_file(path: Path, block: int = 1 << 20) -> str:
@@ -46,10 +48,12 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    """True when an OSError (or one it wraps) says the disk or quota is full."""
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when an error (or one it wraps) says the disk or quota is full."""
     while exc is not None:
         if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+            return True
+        if any(t in str(exc) for t in _DISK_FULL_TEXT):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

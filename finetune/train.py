@@ -5,7 +5,9 @@
     stages/sft                           the finished SFT adapter of an sft+dpo run (DPO continues it)
     adapter/                             the final adapter in Hugging Face layout, written atomically
     adapter/training.json                the TrainResult: what the run used and measured
-With peft and no ref_model, DPO's reference is the base model with the adapter switched off.
+With peft and no ref_model, DPO's reference is the base model with the adapter switched off; when
+DPO continues an adapter (sft+dpo, or a parent adapter), trl keeps a frozen copy of the starting
+adapter as the reference, so DPO pulls towards the SFT model, as the recipe wants.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def train(base: BaseModel, dataset: TrainingDataset, cfg: TrainConfig, out_dir: 
             _finish(tmp, out / "stages" / "final", result, base, dataset, community)
         shutil.rmtree(out / "stages" / "final", ignore_errors=True)
         return result
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
         if is_disk_full(exc):
             raise DiskFullError(f"the disk filled up while training into {out}; the adapter was not written. "
                            "Free space and start the run again: it resumes from the last good checkpoint.") from exc
@@ -124,6 +126,7 @@ def _run_stage(stage, base, dataset, cfg, stage_dir, start_adapter, on_progress,
     peft_config = None
     if start_adapter is not None:  # continue an adapter: the parent's, or the SFT stage's for DPO
         model = PeftModel.from_pretrained(model, str(start_adapter), is_trainable=True)
+        model.peft_config["default"].base_model_name_or_path = str(base.local_dir)  # saving looks it up
     else:
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                  target_modules=list(cfg.target_modules), task_type="CAUSAL_LM")
@@ -173,7 +176,6 @@ def _run_stage(stage, base, dataset, cfg, stage_dir, start_adapter, on_progress,
             trainer.save_model(str(tmp))
             tokenizer.save_pretrained(str(tmp))
             (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle; the settings are in training.json
-            _name_base(tmp / "adapter_config.json", base)
     return cb
 
 
@@ -200,7 +202,9 @@ def _finish(tmp: Path, final: Path, result: TrainResult, base: BaseModel, datase
     from finetune.card import write_card
 
     for f in final.iterdir():
-        shutil.copy2(f, tmp / f.name)
+        if f.is_file():  # DPO on a loaded adapter also saves its frozen reference copy in ref/: not shipped
+            shutil.copy2(f, tmp / f.name)
+    _name_base(tmp / "adapter_config.json", base)
     (tmp / "training.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     write_card(tmp, result.to_dict(), base, dataset, community or {})
 
