@@ -196,23 +196,14 @@ class RunWriter:
 
 
 def load_dataset(folder: Path, sha256: str):
-    """The reviewed dataset from its folder, checked against its recorded sha256 (so training uses what was shown)."""
-    from finetune.data import FILES, TrainingDataset
+    """The reviewed dataset from its folder, checked against the row's sha256 (training uses what was shown)."""
+    from finetune.data import TrainingDataset
     from finetune.errors import FinetuneError
 
-    def rows(name: str) -> list[dict[str, Any]]:
-        text = (folder / name).read_text(encoding="utf-8")
-        return [json.loads(line) for line in text.splitlines() if line]
-
-    if not all((folder / n).is_file() for n in (*FILES, "manifest.json")):
-        raise FinetuneError(f"the dataset folder {folder} is incomplete; review the dataset again to rebuild it")
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    data = TrainingDataset(sft=rows("sft.jsonl"), preference=rows("preference.jsonl"), heldout=rows("heldout.jsonl"),
-                           report=manifest["report"], provenance=manifest["provenance"],
-                           language=manifest["language"], groups=manifest["groups"])
+    data = TrainingDataset.read_jsonl(folder)
     if data.sha256 != sha256:
-        raise FinetuneError(f"the dataset files in {folder} changed since review (sha256 {data.sha256[:12]}… "
-                                  f"instead of {sha256[:12]}…); review the dataset again")
+        raise FinetuneError(f"the dataset in {folder} is not the one reviewed (sha256 {data.sha256[:12]}… instead "
+                            f"of {sha256[:12]}…); open the dataset page again")
     return data
 
 
