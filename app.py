@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         constitution,
         db,
         demo,
+        evals,
         facilitator,
         i18n,
         jobs,
@@ -58,7 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
     modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, participant, facilitator, api, polis_cli, demo,
-               results_web, constitution, tasks, adapters)
+               results_web, constitution, tasks, adapters, evals)
     for module in modules:
         module.init_app(app)
     return app

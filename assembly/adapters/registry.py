@@ -172,12 +172,16 @@ def visible_adapters(db: Session, assembly: Assembly | None, viewer: Facilitator
 
 
 def latest_adapter(db: Session, assembly: Assembly, viewer: Facilitator | None) -> Adapter | None:
-    """The adapter SLUG/latest serves: for now the newest one the viewer may see.
-
-    The evals stage replaces this rule with "the newest promoted adapter" once promotion exists;
-    this is the one function to change.
+    """The adapter SLUG/latest serves: the newest promoted one the viewer may see, i.e. whose newest
+    eval run found it fit to ship (assembly/evals). Until the assembly has finished its first eval
+    of an adapter, the newest one, so an assembly that never runs evals still has a `latest`.
     """
+    from assembly.evals.runner import promoted_adapter_ids  # evals builds on this package
+
     adapters = visible_adapters(db, assembly, viewer)
+    promoted = promoted_adapter_ids(db, assembly.id)
+    if promoted is not None:
+        adapters = [a for a in adapters if a.id in promoted]
     return adapters[0] if adapters else None
 
 
