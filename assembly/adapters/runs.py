@@ -10,6 +10,7 @@ runs/ID. Only a finished run registers an adapter (registry.register: files and 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -34,15 +35,35 @@ def run_dir(app: Flask, run: TrainingRun) -> Path:
     return registry.finetune_dir(app) / "runs" / str(run.id)
 
 
-def check_base_model(app: Flask, name: str):
-    """Resolve the base model now, so an unknown name is refused before anything is queued."""
-    from finetune.base_models import resolve
-    from finetune.errors import FinetuneError
+def check_base_model_name(name: str) -> str:
+    """Refuse (422) a base model that cannot be one, without loading anything (the web process never does).
 
-    try:
-        return resolve(name, registry.finetune_dir(app))
-    except FinetuneError as exc:
-        raise AssemblyError(str(exc), 422) from exc
+    Registered names and the tiny test model, an existing Hugging Face folder, or a hub id of the
+    form org/name. The worker resolves it (converting a registered GGUF once) and records the
+    weights' sha256; a hub id that cannot be downloaded fails the run with the reason.
+    """
+    from finetune.base_models import REGISTRY, TINY_TEST_MODEL, known_names
+
+    name = (name or "").strip()
+    if name in REGISTRY or name == TINY_TEST_MODEL:
+        return name
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise AssemblyError(f"{name} is not a Hugging Face model folder (no config.json)", 422)
+        return name
+    parts = name.split("/")
+    if len(parts) == 2 and all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", p) for p in parts):
+        return name
+    raise AssemblyError(f"unknown base model {name!r}: not a registered name ({', '.join(known_names())}), "
+                        "not an existing folder, and not a hub id of the form org/name", 422)
+
+
+def resolve_base_model(app: Flask, name: str):
+    """The worker's side: the local folder of the base model (converted or downloaded once)."""
+    from finetune.base_models import resolve
+
+    return resolve(name, registry.finetune_dir(app))
 
 
 def start(app: Flask, db: Session, assembly: Assembly, ds: Dataset, **options: Any) -> TrainingRun:
@@ -84,9 +105,8 @@ def create(app: Flask, db: Session, assembly: Assembly, ds: Dataset, *, base_mod
     kinds = datasets.report(ds).get("counts", {})
     if "dpo" in method and not kinds.get("preference_total"):
         raise AssemblyError("this dataset has no preference pairs, so DPO has nothing to learn from: use sft", 409)
-    base = check_base_model(app, base_model)
-    run = TrainingRun(assembly_id=assembly.id, dataset_id=ds.id, base_model=base_model,
-                      base_model_sha256=base.weights_sha256, method=method,
+    base_model = check_base_model_name(base_model)
+    run = TrainingRun(assembly_id=assembly.id, dataset_id=ds.id, base_model=base_model, method=method,
                       hyperparameters_json=json.dumps(cfg.to_dict(), sort_keys=True), seed=cfg.seed,
                       adapter_name=name or "", is_private=private, max_steps=cfg.max_steps * (2 if method == "sft+dpo"
                                                                                                  else 1),
@@ -251,7 +271,10 @@ def _train(ctx: TaskContext, run_id: int) -> str:
         parent = db.get(Adapter, run.parent_adapter_id) if run.parent_adapter_id else None
     writer = RunWriter(ctx, run_id)
     writer.log(f"attempt {run.attempts}: {run.method} on {run.base_model}, {run.max_steps} steps")
-    base = check_base_model(app, run.base_model)
+    base = resolve_base_model(app, run.base_model)
+    with Session(ctx.engine) as db:
+        db.execute(update(TrainingRun).where(TrainingRun.id == run_id).values(base_model_sha256=base.weights_sha256))
+        db.commit()
     data = load_dataset(datasets.folder(app, ds), ds.sha256)
     hyper = json.loads(run.hyperparameters_json)
     if parent is not None:

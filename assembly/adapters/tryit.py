@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from assembly.adapters import registry
 from assembly.adapters.models import Adapter, Generation, TrainingRun
+from assembly.adapters.runs import resolve_base_model
 from assembly.auth import current_facilitator, get_assembly_or_404, login_required
 from assembly.db import get_session
 from assembly.models import Job, JobStatus
@@ -60,7 +61,6 @@ def state(db: Session, gen: Generation) -> tuple[str, str]:
 
 @background_task(KIND)
 def generate_task(ctx: TaskContext) -> str:
-    from finetune.base_models import resolve
     from finetune.generate import generate
 
     app = ctx.app
@@ -71,7 +71,7 @@ def generate_task(ctx: TaskContext) -> str:
         db.commit()
         adapter = db.get(Adapter, gen.adapter_id)
         run = db.get(TrainingRun, adapter.run_id)
-    base = resolve(run.base_model, registry.finetune_dir(app))
+    base = resolve_base_model(app, run.base_model)
     ctx.progress(0.1, "base model")
     base_answer = generate(base, None, gen.prompt, max_new_tokens=gen.max_new_tokens)
     ctx.check_cancelled(every_s=0)
