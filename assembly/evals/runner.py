@@ -185,13 +185,15 @@ def _score(app: Flask, ev: EvalRun, adapter: Adapter | None, source, progress: P
 
 
 def _export_lmeval(report: dict[str, Any], source, root: Path) -> None:
-    """The run's suites as lm-eval task folders beside the report (with the report's items)."""
-    from finetune.evals.lmeval_export import export_suite
+    """The run's suites as lm-eval task folders beside the report (with the report's items); a
+    plugged-in suite whose metrics the standalone hooks cannot compute is left out."""
+    from finetune.evals.lmeval_export import export_suite, exportable
     from finetune.evals.suites import get
 
     for name in report["suites"]:
         suite = get(name)
-        export_suite(suite, suite.items(source), source.slug, root)
+        if all(exportable(m.name) for m in suite.metric_specs):
+            export_suite(suite, suite.items(source), source.slug, root)
 
 
 def _write_card(app: Flask, assembly: Assembly, adapter: Adapter, report: dict[str, Any]) -> None:

@@ -19,6 +19,13 @@ from finetune.evals.suites import Suite
 HOOKS = Path(__file__).resolve().parent / "lmeval_utils.py"
 
 
+def exportable(metric: str) -> bool:
+    """Whether the standalone hooks can compute this metric (plugged-in suites may define others)."""
+    from finetune.evals import lmeval_utils
+
+    return callable(getattr(lmeval_utils, f"agg_{metric}", None))
+
+
 def task_name(slug: str, suite: str) -> str:
     return "aa_" + re.sub(r"[^a-z0-9]+", "_", f"{slug}_{suite}".lower()).strip("_")
 
@@ -45,6 +52,9 @@ def export_suite(suite: Suite, items: list[EvalItem], slug: str, root: Path) -> 
 
     if not items:
         raise EvalError(f"suite {suite.name!r} has no items to export")
+    missing = [m.name for m in suite.metric_specs if not exportable(m.name)]
+    if missing:
+        raise EvalError(f"suite {suite.name!r}: lm-eval has no aggregation for {', '.join(missing)}")
     name = task_name(slug, suite.name)
     folder = Path(root).resolve() / name
     folder.mkdir(parents=True, exist_ok=True)
