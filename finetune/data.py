@@ -237,6 +237,8 @@ def _kind(s: dict[str, Any], in_principle: bool, mins: dict[str, Any]) -> str:
     """consensus (a principle's statement), agreed, rejected, divisive, mixed or too_few_votes.
 
     `agreed`: most of every group agrees, but the constitution's stricter rule (GIC, floor) left it out.
+    `divisive` is the constitution's rule: most of some group agrees while another group has more
+    disagree than agree votes.
     """
     if in_principle:
         return "consensus"
@@ -249,7 +251,9 @@ def _kind(s: dict[str, Any], in_principle: bool, mins: dict[str, Any]) -> str:
         return "rejected"
     if positions == {"agree"}:
         return "agreed"
-    return "divisive" if {"agree", "disagree"} <= positions else "mixed"
+    if "agree" in positions and positions & {"disagree", "lean_disagree"}:
+        return "divisive"
+    return "mixed"
 
 
 def _shares(c: dict[str, int]) -> dict[str, Any]:

@@ -29,6 +29,8 @@ _T: dict[str, dict[str, str]] = {
         "differ": " {w}. {groups} The community has no shared position on this.",
         "g_agree": "group {g} mostly agrees ({a}% agree, {d}% disagree, {p}% unsure)",
         "g_disagree": "group {g} mostly disagrees ({a}% agree, {d}% disagree, {p}% unsure)",
+        "g_lean_agree": "group {g} leans towards agreeing ({a}% agree, {d}% disagree, {p}% unsure)",
+        "g_lean_disagree": "group {g} leans against ({a}% agree, {d}% disagree, {p}% unsure)",
         "g_split": "group {g} is split ({a}% agree, {d}% disagree, {p}% unsure)",
         "fig_agree": "group {g} {a}% of {n}",
         "fig_disagree": "group {g} {d}% of {n}",
@@ -46,6 +48,8 @@ _T: dict[str, dict[str, str]] = {
         "differ": "{w}。{groups}社群對此沒有共同立場。",
         "g_agree": "群體 {g} 多數同意（同意 {a}%、不同意 {d}%、不確定 {p}%）",
         "g_disagree": "群體 {g} 多數不同意（同意 {a}%、不同意 {d}%、不確定 {p}%）",
+        "g_lean_agree": "群體 {g} 偏向同意（同意 {a}%、不同意 {d}%、不確定 {p}%）",
+        "g_lean_disagree": "群體 {g} 偏向不同意（同意 {a}%、不同意 {d}%、不確定 {p}%）",
         "g_split": "群體 {g} 看法不一（同意 {a}%、不同意 {d}%、不確定 {p}%）",
         "fig_agree": "群體 {g} {n} 人中 {a}% 同意",
         "fig_disagree": "群體 {g} {n} 人中 {d}% 不同意",
@@ -63,6 +67,8 @@ _T: dict[str, dict[str, str]] = {
         "differ": "{w}。{groups}社群對這件代誌無共同的立場。",
         "g_agree": "群體 {g} 較濟人同意（同意 {a}%、無同意 {d}%、毋知 {p}%）",
         "g_disagree": "群體 {g} 較濟人無同意（同意 {a}%、無同意 {d}%、毋知 {p}%）",
+        "g_lean_agree": "群體 {g} 較偏向同意（同意 {a}%、無同意 {d}%、毋知 {p}%）",
+        "g_lean_disagree": "群體 {g} 較偏向無同意（同意 {a}%、無同意 {d}%、毋知 {p}%）",
         "g_split": "群體 {g} 意見無一致（同意 {a}%、無同意 {d}%、毋知 {p}%）",
         "fig_agree": "群體 {g} {n} 人內底 {a}% 同意",
         "fig_disagree": "群體 {g} {n} 人內底 {d}% 無同意",
@@ -133,11 +139,14 @@ def bridge_answer(text: str, lang: str) -> str:
 
 
 def group_position(f: dict[str, Any]) -> str:
-    """'agree' when most of the group's votes agree, 'disagree' when most disagree, else 'split'."""
+    """agree / disagree (more than half the group's votes), else lean_agree / lean_disagree (more of one
+    than the other, passes aside), else split."""
     if f["agree"] * 2 > f["seen"]:
         return "agree"
     if f["disagree"] * 2 > f["seen"]:
         return "disagree"
+    if f["agree"] != f["disagree"]:
+        return "lean_agree" if f["agree"] > f["disagree"] else "lean_disagree"
     return "split"
 
 

@@ -51,6 +51,7 @@ class TrainResult:
     tokens_seen: int = 0
     tokens_per_s: float = 0.0
     resumed_from: list[str] = field(default_factory=list)  # checkpoints this run continued from
+    truncated: dict[str, int] = field(default_factory=dict)  # stage -> records longer than max_length
     dataset_report: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +161,11 @@ def _run_stage(stage, base, dataset, cfg, stage_dir, start_adapter, on_progress,
                    peft_config=peft_config, callbacks=[cb])
     trainer.remove_callback(PrinterCallback)  # progress goes to on_progress, not to stdout
     log = (lambda line: on_progress({"stage": stage, "log": line})) if on_progress else print
+    long = _too_long(tokenizer, rows, cfg.max_length)
+    if long:
+        result.truncated[stage] = long
+        log(f"{stage}: {long} of {len(rows)} records are longer than max_length={cfg.max_length} tokens "
+            "and are cut; raise max_length to keep them whole")
     ckpt = latest_valid(stage_dir, log=log)
     if ckpt is not None:
         result.resumed_from.append(str(ckpt))
@@ -177,6 +183,12 @@ def _run_stage(stage, base, dataset, cfg, stage_dir, start_adapter, on_progress,
             tokenizer.save_pretrained(str(tmp))
             (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle; the settings are in training.json
     return cb
+
+
+def _too_long(tokenizer, rows, max_length: int) -> int:
+    """How many records exceed max_length tokens (prompt + the longest answer): trl cuts them."""
+    answers = ("completion",) if "completion" in rows.column_names else ("chosen", "rejected")
+    return sum(max(len(tokenizer(r["prompt"] + r[a]).input_ids) for a in answers) > max_length for r in rows)
 
 
 def _name_base(config_path: Path, base: BaseModel) -> None:

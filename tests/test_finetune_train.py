@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from finetune import train as train_mod
-from finetune.base_models import TINY_TEST_MODEL, resolve
+from finetune.base_models import TINY_TEST_MODEL, load, resolve
 from finetune.config import TrainConfig
 from finetune.data import DatasetInput, TrainingDataset, build_dataset
 from finetune.errors import CorruptCheckpointError, DiskFullError, EmptyDatasetError, InvalidConfigError
@@ -76,6 +76,10 @@ def test_sft_trains_writes_a_hugging_face_adapter_and_reloads_with_the_same_logi
     steps = [u["step"] for u in updates if "step" in u]
     assert max(steps) == 6 and all(u["max_steps"] == 6 for u in updates if "max_steps" in u)
     assert any(u.get("eta_s") is not None for u in updates) and any(u.get("log") for u in updates)
+    _, tok = load(tiny)
+    long = sum(len(tok(r["prompt"] + r["completion"]).input_ids) > 128 for r in dataset.sft)
+    assert res.truncated == ({"sft": long} if long else {})
+    assert not long or any("longer than max_length=128" in (u.get("log") or "") for u in updates)
 
     text = dataset.sft[0]["prompt"] + dataset.sft[0]["completion"]
     with_adapter = logits(tiny, adapter, text)
