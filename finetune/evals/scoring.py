@@ -28,6 +28,13 @@ class Scorer(Protocol):
 
     def loglikelihood(self, requests: Sequence[tuple[str, str]], progress: Progress | None = None) -> list[float]: ...
 
+    def _logits(self, inp, keep: int):
+        """Logits of the last `keep` positions (transformers' `logits_to_keep`), else all of them."""
+        try:
+            return self.model(inp, logits_to_keep=keep).logits
+        except TypeError:  # a model class without logits_to_keep
+            return self.model(inp).logits
+
     def generate(self, prompts: Sequence[str], max_new_tokens: int = 64) -> list[str]: ...
 
 
@@ -100,15 +107,27 @@ class HFScorer:
                 inp = torch.zeros((len(seqs), width), dtype=torch.long)
                 for r, s in enumerate(seqs):
                     inp[r, : len(s)] = torch.tensor(s, dtype=torch.long)
-                logp = torch.log_softmax(self.model(inp.to(self.model.device)).logits.float(), dim=-1).cpu()
+                # Only the continuation positions need logits: with a 262k vocabulary the full
+                # [batch, width, vocab] tensor would be gigabytes. `keep` covers every row's span.
+                keep = width - min(len(s) - len(encs[i][1]) for s, i in zip(seqs, chunk, strict=True))
+                logits = self._logits(inp.to(self.model.device), keep)
+                logp = torch.log_softmax(logits.float(), dim=-1).cpu()
+                offset = width - logp.shape[1]
                 for r, i in enumerate(chunk):
                     cont = encs[i][1]
-                    end = len(seqs[r])
+                    end = len(seqs[r]) - offset
                     rows = logp[r, end - len(cont) : end]
                     out[i] = float(rows.gather(1, torch.tensor(cont).unsqueeze(1)).sum())
                 if progress:
                     progress(len(chunk))
         return out
+
+    def _logits(self, inp, keep: int):
+        """Logits of the last `keep` positions (transformers' `logits_to_keep`), else all of them."""
+        try:
+            return self.model(inp, logits_to_keep=keep).logits
+        except TypeError:  # a model class without logits_to_keep
+            return self.model(inp).logits
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int = 64) -> list[str]:
         """Greedy answers (deterministic), for suites that judge free text, e.g. the language suite."""
