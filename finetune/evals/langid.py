@@ -116,10 +116,14 @@ def to_tailo_ascii(word: str) -> str:
 def features(text: str) -> dict[str, float]:
     """The sparse features of one checked text (see `check_text`); training and detection share them."""
     s2tw, tokeniser, word_dict, _ = _tools()
+    # Script shares in units that weigh alike: a Han character, a kana or hangul syllable, or a
+    # whole Latin word (so one English brand name does not outweigh a Han sentence).
+    words = _LATIN_WORD.findall(text)
     scripts = Counter(_script(ch) for ch in text)
-    letters = sum(n for k, n in scripts.items() if k and k != "mark") or 1
-    feats: dict[str, float] = {f"script:{k}": n / letters for k, n in scripts.items() if k and k != "mark"}
-    feats["bias:short"] = 1.0 if letters <= 6 else 0.0
+    scripts["latin"] = len(words)
+    units = sum(n for k, n in scripts.items() if k and k != "mark") or 1
+    feats: dict[str, float] = {f"script:{k}": n / units for k, n in scripts.items() if k and k != "mark"}
+    feats["bias:short"] = 1.0 if units <= 4 else 0.0
 
     # Han characters: Traditional (Taiwan) form, character 1- and 2-grams, taibun coverage.
     han_text = s2tw.convert(text) if scripts["han"] else ""
@@ -142,7 +146,6 @@ def features(text: str) -> dict[str, float]:
         feats["taibun:in_words"] = in_words / n_han
 
     # Latin words: fold to ASCII Tâi-lô, then word and character 3-gram features and syllable shape.
-    words = _LATIN_WORD.findall(text)
     if words:
         marks = Counter(_COMBINING_NAMES.get(ch, "othermark")
                         for w in words for ch in unicodedata.normalize("NFD", w)

@@ -32,6 +32,7 @@ LICENCES = {
     "polis/vtaiwan-uberx": "CC BY 4.0, The Computational Democracy Project",
     "polis/english": "CC BY 4.0, The Computational Democracy Project",
     "written": "Apache-2.0, written for this project",
+    "jieba/dict": "MIT (jieba's word list; word sequences, not sentences)",
 }
 
 
@@ -110,11 +111,22 @@ def _pycantonese_json(name: str) -> list[str]:
 
 
 def cantonese() -> list[Sentence]:
+    """Cantonese from PyCantonese's corpora, less what cantonesedetect calls standard written Chinese.
+
+    CTCPC and Common Voice hold many formal sentences that are written Mandarin in all but name
+    (新加坡與馬來西亞美食受到多民族文化的影響); training or scoring them as Cantonese teaches the
+    detector that plain written Chinese is Cantonese. cantonesedetect (CanCLID's rule-based
+    judge) drops those it calls `swc`; the comparison in docs/language.md says so.
+    """
+    from cantonesedetect import CantoneseDetector
+
+    judge = CantoneseDetector().judge
     out = []
     for source, texts in (("pycantonese/hkcancor", _hkcancor()),
                           ("pycantonese/ctcpc", _pycantonese_json("ctcpc")),
                           ("pycantonese/common_voice", _pycantonese_json("common_voice"))):
-        out += [Sentence(t.replace(" ", ""), "yue", source) for t in texts if _han_count(t) >= 4]
+        out += [Sentence(t.replace(" ", ""), "yue", source) for t in texts
+                if _han_count(t) >= 4 and judge(t) != "swc"]
     return out
 
 
@@ -192,6 +204,31 @@ def _simplified(texts: list[Sentence], every: int) -> list[Sentence]:
             for s in texts[::every]]
 
 
+def mandarin_words(rng: random.Random, n: int, top: int = 40000) -> list[Sentence]:
+    """Pseudo-sentences of jieba's commonest Mandarin words, sampled by frequency.
+
+    The only Mandarin sentences on the machine are the vTaiwan statements (one topic) and those
+    written for the project; without everyday vocabulary the model takes any word it has seen
+    only in Cantonese conversation (熱, 累, 水果) for Cantonese. Word sequences teach it what
+    standard written Chinese looks like when no dialect marker is present.
+    """
+    import jieba
+
+    rows = []
+    with (Path(jieba.__file__).parent / "dict.txt").open(encoding="utf-8") as fh:
+        for line in fh:
+            word, freq, _ = line.split(" ")
+            if _han_count(word) == len(word):
+                rows.append((int(freq), word))
+    rows.sort(reverse=True)
+    words, weights = [w for _, w in rows[:top]], [f ** 0.5 for f, _ in rows[:top]]
+    out = []
+    for _ in range(n):
+        text = "".join(rng.choices(words, weights, k=rng.randint(1, 8)))
+        out.append(Sentence(text + rng.choice(("", "", "。", "？", "，")), "cmn", "jieba/dict"))
+    return out
+
+
 def training_set(per_class: int = 6000, seed: int = 0) -> list[Sentence]:
     """Every training sentence: the `train` side of each split, sampled with a fixed seed."""
     from thokit import ThoKit
@@ -203,7 +240,7 @@ def training_set(per_class: int = 6000, seed: int = 0) -> list[Sentence]:
     out += yue[:per_class]
     cmn = [s for s in mandarin() if split_of(s.source, s.text) == "train"]
     cmn += [Sentence(c, "cmn", s.source, ("clause",)) for s in cmn for c in _clauses(s.text)]
-    out += cmn + _simplified(cmn, 2)
+    out += cmn + _simplified(cmn, 2) + mandarin_words(rng, per_class // 2)
     out += [s for split, s in english() if split == "train"]
     mine = [s for split, s in written() if split == "train"]
     return out + mine + _simplified([s for s in mine if s.label == "cmn"], 3)
@@ -224,7 +261,9 @@ def evaluation_set(per_class: int = 80) -> list[Sentence]:
     for label in ("nan-Hant", "nan-Latn"):
         out += first([s for s in taigi if s.label == label], per_class - count[label])
     cmn = [s for s in mandarin() if split_of(s.source, s.text) == "eval"]
-    clauses = [Sentence(c, "cmn", s.source, ("clause",)) for s in cmn for c in _clauses(s.text) if c != s.text]
+    trained = {c for s in mandarin() if split_of(s.source, s.text) == "train" for c in (s.text, *_clauses(s.text))}
+    clauses = [Sentence(c, "cmn", s.source, ("clause",)) for s in cmn for c in _clauses(s.text)
+               if c != s.text and c not in trained]  # a clause can recur in a training statement
     cmn += _simplified(cmn, 1) + first(clauses, len(clauses))
     out += cmn[: per_class - count["cmn"]]
     yue = [s for s in cantonese() if split_of(s.source, s.text) == "eval" and _han_count(s.text) >= 6]
