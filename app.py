@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         facilitator,
         i18n,
         jobs,
+        language_cli,
         migrate,
         participant,
         polis_cli,
@@ -59,7 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024  # Polis export uploads
 
     modules = (db, migrate, security, i18n, auth, jobs, clustering_runs, participant, facilitator, api, polis_cli, demo,
-               results_web, constitution, tasks, adapters, evals)
+               results_web, constitution, tasks, adapters, evals, language_cli)  # language_cli last: it joins `evals`
     for module in modules:
         module.init_app(app)
     return app
