@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from assembly.adapters.models import Dataset
 from assembly.adapters.registry import finetune_dir
 from assembly.constitution import versions
-from assembly.models import Assembly
+from assembly.models import Assembly, Moderation, Statement
 from assembly.models_constitution import ConstitutionVersion
 from assembly.participation import AssemblyError
 
@@ -44,10 +44,16 @@ def dataset_for(app: Flask, db: Session, assembly: Assembly, version: Constituti
     """
     from finetune.data import DatasetInput, build_dataset
     from finetune.errors import FinetuneError
+    from finetune.taigi_data import language_records
 
     doc = versions.exported(version)
+    accepted = db.exec(select(Statement).where(Statement.assembly_id == assembly.id,
+                                               Statement.moderation == Moderation.accepted))
+    # A Taigi assembly's dataset also teaches the language (docs/language.md); [] for any other.
+    extra = language_records([{"tid": s.tid, "text": s.text} for s in accepted], assembly.slug,
+                             assembly.language, topic=assembly.question)
     try:
-        data = build_dataset(DatasetInput(constitution=doc))
+        data = build_dataset(DatasetInput(constitution=doc, extra_sft=extra))
     except FinetuneError as exc:
         raise AssemblyError(str(exc), 409) from exc
     existing = db.exec(select(Dataset).where(Dataset.constitution_version_id == version.id,
