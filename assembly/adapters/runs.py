@@ -249,8 +249,25 @@ def train_task(ctx: TaskContext) -> str:
         _fail(ctx.engine, run_id, RunStatus.failed, str(exc))
         raise
     except Exception as exc:
-        _fail(ctx.engine, run_id, RunStatus.failed, f"{type(exc).__name__}: {exc}")
+        _fail(ctx.engine, run_id, RunStatus.failed, _explained(ctx.app, run_id, exc))
         raise
+
+
+DISK_LOW = 64 * 1024 * 1024
+
+
+def _explained(app: Flask, run_id: int, exc: Exception) -> str:
+    """The error for the run page; a full disk said in words (torch.save reports ENOSPC as 'unexpected pos')."""
+    message = f"{type(exc).__name__}: {exc}"
+    folder = registry.finetune_dir(app) / "runs" / str(run_id)
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else registry.finetune_dir(app)).free
+    except OSError:
+        return message
+    if free < DISK_LOW:
+        return (f"the disk holding {folder} is full ({free // 1024} KiB free), so a checkpoint could not be "
+                f"written; no adapter was registered. Free some space and resume the run. ({message})")
+    return message
 
 
 def _train(ctx: TaskContext, run_id: int) -> str:
