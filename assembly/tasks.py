@@ -116,6 +116,15 @@ def background_task(kind: str) -> Callable[[TaskFn], TaskFn]:
     return register
 
 
+_STARTUP: list[Callable[[Flask], None]] = []
+
+
+def on_worker_start(fn: Callable[[Flask], None]) -> Callable[[Flask], None]:
+    """Register `fn(app)` to run when a worker starts (e.g. removing files a killed worker left)."""
+    _STARTUP.append(fn)
+    return fn
+
+
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -275,6 +284,8 @@ def worker_cmd(workers: int, poll_max_s: float) -> None:
         n = mark_orphans_failed(db)
     if n:
         click.echo(f"marked {n} job(s) of dead workers as failed")
+    for fn in _STARTUP:
+        fn(q.app)
     where = q.app.config["HUEY_URL"] or "instance/tasks.db"
     click.echo(f"worker {_owner()} on {where}; job kinds: {', '.join(sorted(_TASKS))}")
     q.huey.create_consumer(workers=workers, worker_type="thread", periodic=False, max_delay=poll_max_s).run()

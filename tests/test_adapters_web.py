@@ -254,3 +254,19 @@ def test_corrupt_checkpoint_is_a_clear_failure_then_resume_starts_the_stage_agai
         runs.resume(db, run)
         db.refresh(run)
         assert run.status == "done" and run.attempts == 2
+
+
+def test_worker_start_removes_registry_files_without_a_row(ft):
+    """Files a worker killed between moving an adapter into place and committing its row are removed."""
+    app, client = ft
+    import pathlib
+
+    from assembly.adapters import registry
+
+    client.post("/facilitate/planted/train", data={**FAST, "name": "kept"})
+    root = pathlib.Path(app.config["FINETUNE_DIR"]) / "adapters" / "1"
+    (root / "ghost").mkdir()
+    (root / "ghost" / "adapter_config.json").write_text("{}")
+    (root / "ghost.tar.gz").write_bytes(b"x")
+    registry.sweep_at_start(app)
+    assert sorted(p.name for p in root.iterdir()) == ["kept", "kept.tar.gz"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -24,6 +25,9 @@ from sqlmodel import Session, select
 
 from assembly.adapters.models import Adapter, TrainingRun
 from assembly.models import Assembly, Facilitator
+from assembly.tasks import on_worker_start
+
+log = logging.getLogger(__name__)
 
 # Hugging Face repository names: letters, digits, '-', '_', '.'; no '--' or '..'; not starting or ending with '-'/'.'.
 NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
@@ -136,6 +140,13 @@ def register(app: Flask, db: Session, run: TrainingRun, assembly: Assembly, fold
         archive.unlink(missing_ok=True)
         raise
     return adapter
+
+
+@on_worker_start
+def sweep_at_start(app: Flask) -> None:
+    with Session(app.extensions["assembly_engine"]) as db:
+        for path in sweep_orphans(app, db):
+            log.warning("removed %s: registry files without a row (a worker was killed while registering)", path)
 
 
 def sweep_orphans(app: Flask, db: Session) -> list[str]:
