@@ -9,10 +9,14 @@ from finetune.evals.langid_sources import evaluation_set, split_of, training_set
 
 
 @pytest.fixture(scope="module")
-def figures():
+def items():
+    return evaluation_set()
+
+
+@pytest.fixture(scope="module")
+def figures(items):
     from benchmarks.langid import scores
 
-    items = evaluation_set()
     pred = [detect(s.text)[0] for s in items]
     return items, scores([s.label for s in items], pred)
 
@@ -24,9 +28,9 @@ def test_evaluation_set_is_balanced_sourced_and_licensed(figures):
     assert {t for s in items for t in s.tags} >= {"short", "mixed", "mandarin-characters", "simplified", "poj"}
 
 
-def test_no_evaluated_sentence_is_trained_on():
+def test_no_evaluated_sentence_is_trained_on(items):
     trained = {s.text for s in training_set()}
-    assert not [s.text for s in evaluation_set() if s.text in trained]
+    assert not [s.text for s in items if s.text in trained]
 
 
 @pytest.mark.parametrize("label", [lb for lb in LABELS if lb != "cmn"])

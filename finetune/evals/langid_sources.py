@@ -110,24 +110,31 @@ def _pycantonese_json(name: str) -> list[str]:
     return [s.strip().strip('"“” ') for s in json.loads(path.read_text(encoding="utf-8"))]
 
 
-def cantonese() -> list[Sentence]:
-    """Cantonese from PyCantonese's corpora, less what cantonesedetect calls standard written Chinese.
+def cantonese(want: str, judged: bool = True) -> list[tuple[str, Sentence]]:
+    """(raw text, sentence) for the Cantonese of PyCantonese's corpora on the `want` side of the split.
 
-    CTCPC and Common Voice hold many formal sentences that are written Mandarin in all but name
-    (新加坡與馬來西亞美食受到多民族文化的影響); training or scoring them as Cantonese teaches the
-    detector that plain written Chinese is Cantonese. cantonesedetect (CanCLID's rule-based
-    judge) drops those it calls `swc`; the comparison in docs/language.md says so.
+    judged: drop what cantonesedetect calls standard written Chinese. CTCPC and Common Voice hold
+    many formal sentences that are written Mandarin in all but name (新加坡與馬來西亞美食受到多民族
+    文化的影響); training or scoring them as Cantonese teaches the detector that plain written
+    Chinese is Cantonese. cantonesedetect (CanCLID's rule-based judge) drops those it calls `swc`;
+    the comparison in docs/language.md says so. The evaluation set judges lazily (`_judged`).
     """
-    from cantonesedetect import CantoneseDetector
-
-    judge = CantoneseDetector().judge
+    judge = _judge() if judged else None
     out = []
     for source, texts in (("pycantonese/hkcancor", _hkcancor()),
                           ("pycantonese/ctcpc", _pycantonese_json("ctcpc")),
                           ("pycantonese/common_voice", _pycantonese_json("common_voice"))):
-        out += [Sentence(t.replace(" ", ""), "yue", source) for t in texts
-                if _han_count(t) >= 4 and judge(t) != "swc"]
+        for t in texts:
+            s = Sentence(t.replace(" ", ""), "yue", source)
+            if _han_count(t) >= 4 and split_of(source, s.text) == want and (judge is None or judge(t) != "swc"):
+                out.append((t, s))
     return out
+
+
+def _judge():
+    from cantonesedetect import CantoneseDetector
+
+    return CantoneseDetector().judge
 
 
 def _han_count(text: str) -> int:
@@ -235,7 +242,7 @@ def training_set(per_class: int = 6000, seed: int = 0) -> list[Sentence]:
 
     rng = random.Random(seed)
     out = taigi_sentences(rng, ThoKit(), per_class, "train")
-    yue = [s for s in cantonese() if split_of(s.source, s.text) == "train"]
+    yue = [s for _, s in cantonese("train")]
     rng.shuffle(yue)
     out += yue[:per_class]
     cmn = [s for s in mandarin() if split_of(s.source, s.text) == "train"]
@@ -246,13 +253,28 @@ def training_set(per_class: int = 6000, seed: int = 0) -> list[Sentence]:
     return out + mine + _simplified([s for s in mine if s.label == "cmn"], 3)
 
 
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _judged(ranked: list[tuple[str, Sentence]], n: int, judge) -> list[Sentence]:
+    """The first n sentences in rank order that cantonesedetect does not call standard written Chinese."""
+    out = []
+    for raw, s in ranked:
+        if len(out) == n:
+            break
+        if judge(raw) != "swc":
+            out.append(s)
+    return out
+
+
 def evaluation_set(per_class: int = 80) -> list[Sentence]:
     """The held-out evaluation set: the written hard cases, topped up to `per_class` per label
     from each corpus's `eval` side (its first sentences by hash, so the set is fixed)."""
     from thokit import ThoKit
 
     def first(items: list[Sentence], n: int) -> list[Sentence]:
-        return sorted(items, key=lambda s: hashlib.sha256(s.text.encode()).hexdigest())[:max(n, 0)]
+        return sorted(items, key=lambda s: _hash(s.text))[:max(n, 0)]
 
     mine = [s for split, s in written() if split == "eval"]
     count = {label: sum(s.label == label for s in mine) for label in ("nan-Hant", "nan-Latn", "cmn", "yue", "other")}
@@ -266,10 +288,11 @@ def evaluation_set(per_class: int = 80) -> list[Sentence]:
                if c != s.text and c not in trained]  # a clause can recur in a training statement
     cmn += _simplified(cmn, 1) + first(clauses, len(clauses))
     out += cmn[: per_class - count["cmn"]]
-    yue = [s for s in cantonese() if split_of(s.source, s.text) == "eval" and _han_count(s.text) >= 6]
-    want, sources = per_class - count["yue"], sorted({s.source for s in yue})
-    for i, source in enumerate(sources):  # an even share from each Cantonese corpus
+    yue = [(raw, s) for raw, s in cantonese("eval", judged=False) if _han_count(s.text) >= 6]
+    want, sources, judge = per_class - count["yue"], sorted({s.source for _, s in yue}), _judge()
+    for i, source in enumerate(sources):  # an even share from each Cantonese corpus, first by hash
         n = want // len(sources) + (i < want % len(sources))
-        out += first([s for s in yue if s.source == source], n)
+        ranked = sorted((r for r in yue if r[1].source == source), key=lambda r: _hash(r[1].text))
+        out += _judged(ranked, n, judge)
     out += first([s for split, s in english() if split == "eval"], per_class - count["other"])
     return out
