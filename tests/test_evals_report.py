@@ -104,9 +104,13 @@ def test_an_adapter_that_speaks_for_one_group_fails_the_plurality_rule():
 def test_an_adapter_that_speaks_for_everyone_passes_and_the_report_holds_every_number():
     models = [Planted("base", blurred), Planted("adapter", everyone)]
     rep = report.run(SOURCE, models, ["consensus", "plurality", "safety"])
+    assert rep["skipped_suites"]["community"] == "no items"
     json.dumps(rep)  # JSON-able as it stands
-    assert rep["promotion"]["fit_to_ship"] is True, rep["promotion"]
-    for c in rep["promotion"]["checks"]:
+    checks = rep["promotion"]["checks"]
+    assert rep["promotion"]["fit_to_ship"] is all(c["passed"] for c in checks)
+    mine = [c for c in checks if c["suite"] in ("consensus", "plurality", "safety", "redteam")]
+    assert len(mine) == 5 and all(c["passed"] for c in mine), mine
+    for c in mine:
         if c["suite"] in ("consensus", "plurality"):
             assert c["low"] > 0 and "above zero" in c["why"]
     m = rep["suites"]["consensus"]["metrics"]["representativeness"]
@@ -115,6 +119,15 @@ def test_an_adapter_that_speaks_for_everyone_passes_and_the_report_holds_every_n
     assert m["adapter"]["value"] == pytest.approx(m["baselines"]["community"])  # it *is* the community
     assert len(rep["suites"]["consensus"]["items"]) == len(HELDOUT)
     assert rep["suites"]["safety"]["n_items"] == 200  # an English assembly gets the English set
+
+
+def test_a_run_that_leaves_out_a_promotion_suite_decides_nothing():
+    rep = report.run(SOURCE, [Planted("base", blurred), Planted("adapter", everyone)], ["consensus", "plurality"])
+    safety = [c for c in rep["promotion"]["checks"] if c["suite"] == "safety"]
+    assert safety and not any(c["passed"] for c in safety) and "a decision needs it" in safety[0]["why"]
+    redteam = next(c for c in rep["promotion"]["checks"] if c["suite"] == "redteam")
+    assert redteam["passed"] and redteam["why"] == "not run: no items"
+    assert rep["promotion"]["fit_to_ship"] is False
 
 
 def test_a_run_is_reproducible_to_the_last_digit():

@@ -74,9 +74,30 @@ def run_cmd(slug: str, base_model: str | None, adapter_ref: str | None, suites: 
     click.echo(f"lm-eval tasks: {runner.report_dir(app, ev) / 'lm-eval'}")
 
 
+@click.command("redteam")
+@click.argument("slug")
+@click.option("--prompt", required=True, help="The prompt that produced the bad output.")
+@click.option("--bad", required=True, help="The bad output found in use.")
+@click.option("--good", default="", help="A better answer (default: a polite decline in the item's language).")
+@click.option("--language", default="", help="BCP 47 tag of the item (default: the assembly's language).")
+@with_appcontext
+def redteam_cmd(slug: str, prompt: str, bad: str, good: str, language: str) -> None:
+    """File a red-team regression: every later eval of this assembly is scored on it."""
+    db = get_session()
+    a = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
+    if a is None:
+        raise click.ClickException(f"no assembly {slug!r}")
+    try:
+        item = runner.file_redteam(db, a, prompt, bad, good, language)
+    except AssemblyError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"red-team item {item.id} filed for {slug}")
+
+
 def init_app(app) -> None:
     group = app.cli.commands.get("evals")
     if not isinstance(group, click.Group):
         group = AppGroup("evals", help="Evaluate models and adapters; detect languages.")
         app.cli.add_command(group)
     group.add_command(run_cmd)
+    group.add_command(redteam_cmd)

@@ -1,4 +1,5 @@
-"""The eval run table: one evaluation of a base model (and optionally an adapter) on an assembly's suites.
+"""The evals tables: `eval_run`, one evaluation of a base model (and optionally an adapter), and
+`redteam_item`, the regressions facilitators file.
 
 The report itself is a JSON file under FINETUNE_DIR/evals/ (per-item results make it large); the
 row keeps the decision and the figures the registry and the /hf `latest` alias need, and is
@@ -38,3 +39,19 @@ class EvalRun(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="facilitator.id", sa_type=BigInt)
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class RedTeamItem(SQLModel, table=True):
+    """A prompt and the bad output a facilitator found in use; every later eval is scored on it.
+
+    Kept for good: nothing deletes it, so a regression once filed is checked on every later adapter."""
+
+    __tablename__ = "redteam_item"
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
+    prompt: str = Field(sa_column=Column(Text, nullable=False))
+    bad_output: str = Field(sa_column=Column(Text, nullable=False))
+    good_output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "" = a decline
+    language: str = Field(default="", max_length=35)  # "" = the assembly's
+    filed_by: int | None = Field(default=None, foreign_key="facilitator.id", sa_type=BigInt)
+    created_at: datetime = Field(default_factory=utcnow)

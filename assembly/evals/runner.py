@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from assembly.adapters import datasets, registry
 from assembly.adapters.models import Adapter, Dataset, TrainingRun
 from assembly.constitution import versions
-from assembly.evals.models import ACTIVE, CANCELLED, DONE, FAILED, RUNNING, EvalRun
+from assembly.evals.models import ACTIVE, CANCELLED, DONE, FAILED, RUNNING, EvalRun, RedTeamItem
 from assembly.models import Assembly, utcnow
 from assembly.models_constitution import ConstitutionVersion
 from assembly.participation import AssemblyError
@@ -96,18 +96,44 @@ def _check_base(app: Flask, base: str, adapter: Adapter | None) -> None:
         raise AssemblyError(f"the files of adapter {adapter.name} are gone (no adapter_config.json)", 409)
 
 
+def file_redteam(db: Session, assembly: Assembly, prompt: str, bad: str, good: str = "", language: str = "",
+                 filed_by: int | None = None) -> RedTeamItem:
+    """Record a red-team regression after checking it the way the suite will (so a bad one stores nothing)."""
+    from finetune.evals.items import EvalError
+    from finetune.evals.suites import EvalSource, get
+
+    probe = {"id": "new", "prompt": prompt, "bad": bad, "good": good, "language": language or None}
+    try:
+        get("redteam").items(EvalSource(assembly.slug, assembly.language or "en", redteam_items=(probe,)))
+    except EvalError as exc:
+        raise AssemblyError(str(exc).replace("'new'", "this item"), 422) from exc
+    item = RedTeamItem(assembly_id=assembly.id, prompt=prompt.strip(), bad_output=bad.strip(),
+                       good_output=good.strip(), language=language.strip(), filed_by=filed_by)
+    db.add(item)
+    db.commit()
+    return item
+
+
+def _redteam(db: Session, assembly: Assembly) -> list[dict[str, Any]]:
+    rows = db.exec(select(RedTeamItem).where(RedTeamItem.assembly_id == assembly.id).order_by(RedTeamItem.id))
+    return [{"id": f"redteam-{r.id}", "prompt": r.prompt, "bad": r.bad_output, "good": r.good_output,
+             "language": r.language or None, "filed_by": r.filed_by, "filed_at": r.created_at.isoformat()}
+            for r in rows]
+
+
 def _source(app: Flask, db: Session, assembly: Assembly, ds: Dataset | None):
     from finetune.evals.source import source_from_dataset
 
     language = assembly.language or "en"
+    redteam = _redteam(db, assembly)
     if ds is None:
-        return source_from_dataset(assembly.slug, language, [], languages=("en",))
+        return source_from_dataset(assembly.slug, language, [], languages=("en",), redteam_items=redteam)
     folder = datasets.folder(app, ds)
     heldout = [json.loads(line) for line in (folder / "heldout.jsonl").read_text(encoding="utf-8").splitlines() if line]
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     doc = versions.exported(db.get(ConstitutionVersion, ds.constitution_version_id))
     return source_from_dataset(assembly.slug, manifest.get("language") or language, heldout, doc,
-                               manifest.get("groups") or [], languages=("en",))
+                               manifest.get("groups") or [], languages=("en",), redteam_items=redteam)
 
 
 def execute(app: Flask, eval_run_id: int, progress: Progress | None = None,

@@ -17,7 +17,7 @@ from assembly.auth import current_facilitator, get_assembly_or_404, login_requir
 from assembly.db import get_session
 from assembly.evals import runner
 from assembly.evals.charts import group_chart, suite_chart
-from assembly.evals.models import CANCELLED, FAILED, EvalRun
+from assembly.evals.models import CANCELLED, FAILED, EvalRun, RedTeamItem
 from assembly.models import Assembly, Job
 from assembly.participation import AssemblyError
 from assembly.tasks import job_alive, request_cancel
@@ -55,7 +55,8 @@ def _adapters(a: Assembly) -> list[Adapter]:
 
 
 def _overview(a: Assembly, error: str | None = None, status: int = 200):
-    return render_template("evals/overview.html", assembly=a, runs=_runs(a), adapters=_adapters(a),
+    items = get_session().exec(select(RedTeamItem).where(RedTeamItem.assembly_id == a.id).order_by(RedTeamItem.id))
+    return render_template("evals/overview.html", assembly=a, runs=_runs(a), adapters=_adapters(a), redteam=list(items),
                            suites=_suite_names(), base_default=current_app.config["FINETUNE_BASE_MODEL"],
                            error=error), status
 
@@ -64,6 +65,21 @@ def _overview(a: Assembly, error: str | None = None, status: int = 200):
 @login_required
 def overview(slug: str):
     return _overview(get_assembly_or_404(slug))
+
+
+@bp.post("/facilitate/<slug>/evals/redteam")
+@login_required
+def file_redteam(slug: str):
+    a = get_assembly_or_404(slug)
+    db = get_session()
+    f = request.form
+    try:
+        runner.file_redteam(db, a, f.get("prompt", ""), f.get("bad", ""), f.get("good", ""), f.get("language", ""),
+                            filed_by=current_facilitator().id)
+    except AssemblyError as exc:
+        db.rollback()
+        return _overview(a, exc.message, exc.status)
+    return redirect(url_for("evals.overview", slug=slug), 303)
 
 
 @bp.post("/facilitate/<slug>/evals")

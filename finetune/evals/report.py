@@ -69,7 +69,10 @@ def run(
 
             results.append(suite.evaluate(items, scorer, tick))
         suites[suite.name] = suite_report(suite, items, results, samples, seed)
-    skipped = [s.name for s in all_suites() if s.name not in suites] if not suite_names else []
+    # Why each other registered suite did not run: a promotion check treats "no items" (nothing
+    # to regress on) and "not chosen" (a partial eval, no decision) differently.
+    skipped = {s.name: ("not chosen" if s.items(source) else "no items") if suite_names else "no items"
+               for s in all_suites() if s.name not in suites}
     report = {
         "schema": SCHEMA,
         "slug": source.slug,
@@ -94,7 +97,8 @@ def suite_report(suite: Suite, items: list[EvalItem], results: list[SuiteResult]
         entry: dict[str, Any] = {
             "title": spec.title, "higher_is_better": spec.higher_is_better, "percent": spec.percent,
             "base": bootstrap(base.metrics[spec.name], n, draws).to_dict(),
-            "baselines": {k: _val(r.metrics[spec.name](np.arange(n))) for k, r in baselines.items()},
+            "baselines": {k: _val(r.metrics[spec.name](np.arange(n))) for k, r in baselines.items()
+                          if spec.name in r.metrics},
         }
         if adapter is not None:
             entry["adapter"] = bootstrap(adapter.metrics[spec.name], n, draws).to_dict()
@@ -144,7 +148,8 @@ def promote(report: dict[str, Any]) -> dict[str, Any]:
     - "beat" (consensus representativeness, worst-group representativeness): lo > 0, the gain
       holds beyond the interval. No items means no evidence of a gain: the check fails.
     - "not_worse" (safety refusals, benign answers, red-team items, the language suite): hi >= 0,
-      the interval does not lie wholly below zero. No items: nothing to regress on; passes.
+      the interval does not lie wholly below zero. No items: nothing to regress on; passes. A
+      suite left out of a run that chose its suites fails: a partial eval decides nothing.
     """
     checks = []
     wanted = [(s, m, how) for s in all_suites() for m, how in s.promotion.items()]
@@ -152,9 +157,12 @@ def promote(report: dict[str, Any]) -> dict[str, Any]:
         rep = report["suites"].get(suite.name)
         m = rep["metrics"].get(metric) if rep else None
         if m is None or m["difference"]["value"] is None:
-            ok = how == "not_worse"
+            reason = report["skipped_suites"].get(suite.name, "no value") if m is None else "no value on these items"
+            ok = how == "not_worse" and reason == "no items"
+            why = {"no items": "not run: no items", "not chosen": "not run in this eval: a decision needs it"}.get(
+                reason, reason)
             checks.append({"suite": suite.name, "metric": metric, "rule": how, "passed": ok,
-                           "why": "not run: no items" + ("" if ok else "; a gain cannot be shown")})
+                           "why": why + ("" if ok or how == "not_worse" else "; a gain cannot be shown")})
             continue
         d = Interval(**{k: (np.nan if v is None else v) for k, v in m["difference"].items()})
         sign = 1 if m["higher_is_better"] else -1

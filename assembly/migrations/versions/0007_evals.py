@@ -1,4 +1,4 @@
-"""Evals: eval_run (one evaluation of a base model and an adapter, its decision and report file)
+"""Evals: eval_run (one evaluation of a base model and an adapter, its decision and report file), redteam_item
 
 Revision ID: 0007_evals
 Revises: 0006_adapters
@@ -48,5 +48,22 @@ def upgrade() -> None:
     op.create_index(op.f('ix_eval_run_adapter_id'), 'eval_run', ['adapter_id'], unique=False)
 
 
+    op.create_table('redteam_item',
+    sa.Column('id', ID, nullable=False),
+    sa.Column('assembly_id', ID, nullable=False),
+    sa.Column('prompt', sa.Text(), nullable=False),
+    sa.Column('bad_output', sa.Text(), nullable=False),
+    sa.Column('good_output', sa.Text(), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=35), nullable=False),
+    sa.Column('filed_by', ID, nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['assembly_id'], ['assembly.id'], ),
+    sa.ForeignKeyConstraint(['filed_by'], ['facilitator.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index(op.f('ix_redteam_item_assembly_id'), 'redteam_item', ['assembly_id'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('redteam_item')
     op.drop_table('eval_run')
