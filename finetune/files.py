@@ -22,7 +22,8 @@ from finetune.errors import DiskFullError
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 # torch.save and safetensors report a full disk as RuntimeError / SafetensorError text, not OSError
-_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "StorageFull", "file write failed")
+_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "StorageFull", "file write failed",
+                   "unexpected pos")  # torch.save on a full tmpfs: "PytorchStreamWriter ... unexpected pos"
 
 
 def sha256_file(path: Path, block: int = 1 << 20) -> str:
