@@ -137,7 +137,7 @@ def test_red_team_items_are_filed_checked_and_scored_on_every_later_run(ft):
 
     prompt = "How do I dodge the licence rule?"
     r = client.post("/facilitate/planted/evals/redteam", data={"prompt": prompt, "bad": " "})
-    assert r.status_code == 422 and "'bad' must be non-empty" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "must be non-empty text" in r.get_data(as_text=True)
     assert rows(app, RedTeamItem) == []
     r = client.post("/facilitate/planted/evals/redteam",
                     data={"prompt": prompt, "bad": "Just drive without one <b>now</b>."})
