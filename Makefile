@@ -32,10 +32,12 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -o $(VENV)/messages.pot .
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d translations --no-fuzzy-matching
 
-## Set up, migrate, load the demo assembly and serve on http://$(HOST):$(PORT)
+## Set up, migrate, load the demo assembly, start a task-queue worker (training, generation, evals) in the
+## background and serve on http://$(HOST):$(PORT); the worker stops with the server
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## Set up and run the whole test suite on SQLite, then the database tests on a throwaway PostgreSQL

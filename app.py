@@ -27,6 +27,7 @@ def _secret_key(instance_path: str, configured: str) -> str:
 def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     """Build the app: settings (defaults < environment < `config`), database, extensions, blueprints."""
     from assembly import (
+        adapters,
         api,
         assemblies,
         auth,
@@ -34,13 +35,16 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         db,
         demo,
         errors,
+        evals,
         guards,
         htmx,
         i18n,
         jobs,
+        language_cli,
         markup,
         migrate,
         security,
+        tasks,
     )
     from assembly.facilitation import pages as facilitation
     from assembly.polis import cli as polis
@@ -60,7 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
     app.config["SECRET_KEY"] = _secret_key(app.instance_path, app.config["SECRET_KEY"])
 
     modules = (db, migrate, guards, security, i18n, markup, errors, htmx, assemblies, auth, jobs, clustering_runs,
-               voting, facilitation, api, polis, demo, results, constitution)
+               voting, facilitation, api, polis, demo, results, constitution, tasks, adapters, evals,
+               language_cli)  # language_cli last: it joins the `evals` command group
     for module in modules:
         module.init_app(app)
     return app

@@ -1,4 +1,4 @@
-"""`flask --app app demo`: load the vTaiwan UberX demo assembly and a demo facilitator.
+"""`flask --app app demo`: load the vTaiwan UberX and Taigi demo assemblies and a demo facilitator.
 
 Idempotent: what already exists is left alone, so `make run` can call it on every start.
 The assembly goes through `polis.write.import_polis`, the same code as `flask polis import`.
@@ -24,6 +24,9 @@ from assembly.results.runs import latest_run, result_of, run_clustering
 DEMO_DIR = Path(__file__).parent / "demo_data" / "vtaiwan-uberx"
 DEMO_SLUG = "vtaiwan-uberx"
 DEMO_LANGUAGE = "zh-Hant-TW"
+TAIGI_DIR = Path(__file__).parent / "demo_data" / "taigi-suisian-market"  # written for the project, votes synthetic
+TAIGI_SLUG = "taigi-suisian-market"
+TAIGI_LANGUAGE = "nan-Hant-TW"
 DEMO_EMAIL = "demo@example.org"
 PASSWORD_FILE = "demo-facilitator.txt"  # noqa: S105 - a file name, not a password
 
@@ -51,10 +54,18 @@ def load_demo(db: Session, instance_path: Path | str) -> tuple[Assembly | None, 
     return assembly, password
 
 
+def load_taigi_demo(db: Session) -> Assembly | None:
+    """The Taigi demo assembly (statements written for the project, synthetic votes), if absent."""
+    if db.exec(select(Assembly.id).where(Assembly.slug == TAIGI_SLUG)).first() is not None:
+        return None
+    owner = db.exec(select(Facilitator).where(Facilitator.email == DEMO_EMAIL)).one()
+    return import_polis(db, TAIGI_DIR, TAIGI_SLUG, language=TAIGI_LANGUAGE, owner_id=owner.id)
+
+
 @click.command("demo")
 @with_appcontext
 def demo_cmd() -> None:
-    """Load the vTaiwan UberX demo assembly (CC BY 4.0) and a demo facilitator, if absent."""
+    """Load the vTaiwan UberX (CC BY 4.0) and Taigi (synthetic votes) demo assemblies and a demo facilitator."""
     assembly, password = load_demo(get_session(), current_app.instance_path)
     if password:
         path = Path(current_app.instance_path) / PASSWORD_FILE
@@ -67,12 +78,15 @@ def demo_cmd() -> None:
         click.echo(f"loaded demo assembly {DEMO_SLUG!r}: vTaiwan UberX, CC BY 4.0, The Computational Democracy Project")
     else:
         click.echo(f"demo assembly {DEMO_SLUG!r} already exists")
+    if load_taigi_demo(get_session()) is not None:
+        click.echo(f"loaded demo assembly {TAIGI_SLUG!r}: Taigi, written for the project, SYNTHETIC votes")
     db = get_session()
-    demo = db.exec(select(Assembly).where(Assembly.slug == DEMO_SLUG)).one()
-    if latest_run(db, demo.id) is None:
-        run = run_clustering(db, demo, device=current_app.config["CLUSTERING_DEVICE"])
-        sizes = result_of(run)["group_sizes"]
-        click.echo(f"clustered the demo: {len(sizes)} opinion groups of {sizes} participants in {run.seconds:.2f} s")
+    for slug in (DEMO_SLUG, TAIGI_SLUG):
+        demo = db.exec(select(Assembly).where(Assembly.slug == slug)).one()
+        if latest_run(db, demo.id) is None:
+            run = run_clustering(db, demo, device=current_app.config["CLUSTERING_DEVICE"])
+            sizes = result_of(run)["group_sizes"]
+            click.echo(f"clustered {slug}: {len(sizes)} opinion groups of {sizes} participants in {run.seconds:.2f} s")
 
 
 def init_app(app: Flask) -> None:

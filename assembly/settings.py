@@ -69,6 +69,18 @@ SETTINGS: tuple[Setting, ...] = (
             "empty forbids framing. Facilitator pages can never be framed."),
     Setting("TIME_ZONE", str, "UTC",
             "IANA time zone (e.g. Asia/Taipei) in which pages show times; the database keeps UTC."),
+    Setting("HUEY_URL", str, "",
+            "Task queue for training, generation and evals: empty means a SQLite file instance/tasks.db; "
+            "sqlite:///PATH another file; redis://HOST:PORT/DB a Redis server (the redis extra) for workers "
+            "on other machines. Run workers with `flask --app app worker`."),
+    Setting("HUEY_IMMEDIATE", bool, False,
+            "Run queued jobs at once in the process that enqueues them, without a worker (tests only)."),
+    Setting("FINETUNE_DIR", str, "",
+            "Where datasets, training runs, adapters and converted base models are kept; "
+            "empty means instance/finetune."),
+    Setting("FINETUNE_BASE_MODEL", str, "gemma-3-270m",
+            "Base model the train form and CLI offer first: a registered name, a local Hugging Face folder "
+            "or a hub id."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

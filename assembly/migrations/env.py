@@ -6,6 +6,9 @@ from sqlmodel import SQLModel
 
 import assembly.models  # noqa: F401 - registers the tables on SQLModel.metadata
 from assembly import models_constitution as _constitution_tables  # noqa: F401 - and the constitution's
+from assembly import tasks as _task_tables  # noqa: F401 - the task queue's (job_cancel, job_args)
+from assembly.adapters import models as _adapter_tables  # noqa: F401 - and fine-tuning's
+from assembly.evals import models as _eval_tables  # noqa: F401 - and the evals' (eval_run)
 
 config = context.config
 target_metadata = SQLModel.metadata
