@@ -71,3 +71,18 @@ def test_update_card_model_index_fills_the_slot(card):
 
 def test_hub_language():
     assert [hub_language(t) for t in ("zh-Hant-TW", "nan-Hant-TW", "en", "")] == ["zh", "nan", "en", "und"]
+
+
+def test_taigi_records_bring_the_dictionary_licence_note_and_others_do_not(card):
+    from finetune.taigi_data import DICTIONARY_LICENCE, language_records
+
+    _, plain = card
+    assert "Taigi language records" not in plain
+    statements = [{"tid": 1, "text": "阮佇市仔口等你。"}]
+    extra = language_records(statements, "planted", "nan-Hant-TW")
+    assert extra, "a Taigi assembly gets language records"
+    ds = build_dataset(DatasetInput(planted_constitution("zh-Hant-TW"), extra_sft=extra))
+    text = render_card(RECORD, GEMMA, ds, {"title": "Planted"})
+    section = text.split("## Taigi language records", 1)[1].split("## Base model", 1)[0]
+    assert DICTIONARY_LICENCE in section
+    assert f"{sum(r['source']['language_stage'] == 'dictionary' for r in extra)} dictionary words" in section
