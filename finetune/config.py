@@ -22,7 +22,7 @@ class TrainConfig:
     """Training settings (one run); `from_dict` rejects unknown keys and wrong values."""
 
     method: str = "sft"  # sft | dpo | sft+dpo (SFT, then DPO from the SFT adapter)
-    max_steps: int = 60  # optimiser steps per stage; ~10 min per stage for gemma-3-270m on 2 cores
+    max_steps: int = 60  # optimiser steps per stage (~30k tokens); ~10-15 min per stage for gemma-3-270m on 2 cores
     learning_rate: float = 2e-4  # LoRA's usual rate; trl's 2e-5 default is meant for full fine-tuning
     dpo_learning_rate: float = 5e-5  # DPO moves the policy against a reference: a gentler rate
     dpo_beta: float = 0.1  # trl's default strength of the pull towards the reference
@@ -31,7 +31,7 @@ class TrainConfig:
     lora_dropout: float = 0.05
     target_modules: list[str] = field(default_factory=lambda: [
         "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    batch_size: int = 4  # per device
+    batch_size: int = 2  # packed blocks per device and step: 2 x 256 tokens ~ plain trl's 4 unpadded records
     grad_accumulation: int = 1
     max_length: int = 256  # records are short (a statement and its figures); packing fills blocks of this size
     packing: bool = True  # SFT only; trl's best-fit packing with per-sequence attention
