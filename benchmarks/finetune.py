@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -78,14 +79,19 @@ def worker(args) -> dict:
     base = resolve(args.base, CACHE)
     ds = TrainingDataset.read_jsonl(Path(args.dataset))
     cfg = TrainConfig(max_steps=args.steps, report_to=["none"], save_steps=10_000)
+    if args.worker == "platform" and args.batch_size:
+        cfg.batch_size = args.batch_size
     out = Path(args.out)
     if args.worker == "platform":
         from finetune.train import train
 
         res = train(base, ds, cfg, out, resume=False)
         curve, tokens, secs = res.loss_curve, res.tokens_seen, res.wall_time_s
+        from peft import PeftModel
+
+        model, tok = load(base)
+        model = PeftModel.from_pretrained(model, res.adapter_dir)
     else:
-        import torch
         from datasets import Dataset
         from peft import LoraConfig
         from transformers import TrainerCallback
@@ -98,7 +104,13 @@ def worker(args) -> dict:
 
         model, tok = load(base)
         rows = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in ds.sft])
-        sft_args = SFTConfig(output_dir=str(out), max_steps=100_000, per_device_train_batch_size=cfg.batch_size,
+        # The same learning-rate schedule over the same tokens: linear decay that ends where the platform's
+        # run ended (its token count over the mean record length per batch), with the same warm-up share.
+        mean_tokens = sum(len(tok(r["prompt"] + r["completion"]).input_ids) for r in rows) / len(rows)
+        steps = max(1, math.ceil(args.until_tokens / (cfg.batch_size * mean_tokens)))
+        sft_args = SFTConfig(output_dir=str(out), max_steps=steps,
+                             warmup_steps=math.ceil(cfg.warmup_ratio * steps),
+                             per_device_train_batch_size=cfg.batch_size,
                              learning_rate=cfg.learning_rate, bf16=False, use_cpu=True, report_to="none",
                              logging_steps=1, save_strategy="no", seed=cfg.seed,
                              include_num_input_tokens_seen="non_padding", disable_tqdm=True)
@@ -112,9 +124,30 @@ def worker(args) -> dict:
         tokens = trainer.state.num_input_tokens_seen
         curve = [{"step": h["step"], "loss": h["loss"], "tokens_seen": h["num_input_tokens_seen"]}
                  for h in trainer.state.log_history if "loss" in h]
-        del torch
+        model = trainer.model
     return {"side": args.worker, "tokens": tokens, "seconds": secs, "tokens_per_s": tokens / secs,
-            "peak_rss_mb": peak_rss_mb(), "curve": curve, "steps": len(curve)}
+            "peak_rss_mb": peak_rss_mb(), "curve": curve, "steps": len(curve),
+            "eval_loss": completion_loss(model, tok, ds.sft)}
+
+
+def completion_loss(model, tok, records: list[dict]) -> float:
+    """Mean loss over the completion tokens of every SFT record, each scored alone (no packing, no padding).
+
+    The same measure for both sides' final adapters, so "equal loss" does not depend on which
+    records happened to fall in the last logged batches."""
+    import torch
+
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for r in records:
+            prompt = tok(r["prompt"]).input_ids
+            ids = tok(r["prompt"] + r["completion"]).input_ids
+            labels = torch.tensor([-100] * len(prompt) + ids[len(prompt):])[None]
+            out = model(input_ids=torch.tensor(ids)[None], labels=labels, use_cache=False)
+            n = int((labels[:, 1:] != -100).sum())
+            total, count = total + out.loss.item() * n, count + n
+    return total / count
 
 
 def loss_at(curve: list[dict], tokens: float) -> float:
@@ -125,7 +158,8 @@ def loss_at(curve: list[dict], tokens: float) -> float:
 
 def run_side(side: str, args, dataset: Path, out: Path, until: int = 0) -> dict:
     cmd = [sys.executable, __file__, "--worker", side, "--base", args.base, "--dataset", str(dataset),
-           "--out", str(out), "--steps", str(args.steps), "--until-tokens", str(until)]
+           "--out", str(out), "--steps", str(args.steps), "--until-tokens", str(until),
+           "--batch-size", str(args.batch_size)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{\"side\"")]
     if proc.returncode or not lines:
@@ -152,11 +186,12 @@ def compare(args) -> None:
         plain = run_side("plain", args, Path(tmp) / "ds", Path(tmp) / "plain", until=mine["tokens"])
     equal = min(mine["tokens"], plain["tokens"])
     print(f"\n{args.base}, {mine['steps']} platform steps / {plain['steps']} plain steps, {equal} tokens each\n")
-    print("| run | tokens/s | peak RSS (MB) | tokens | wall (s) | loss at equal tokens |")
-    print("|---|---|---|---|---|---|")
+    print("| run | tokens/s | peak RSS (MB) | tokens | wall (s) | training loss, last quarter | "
+          "completion loss of the final adapter, all records |")
+    print("|---|---|---|---|---|---|---|")
     for r in (mine, plain):
         print(f"| {r['side']} | {r['tokens_per_s']:.0f} | {r['peak_rss_mb']:.0f} | {r['tokens']} | "
-              f"{r['seconds']:.0f} | {loss_at(r['curve'], equal):.3f} |")
+              f"{r['seconds']:.0f} | {loss_at(r['curve'], equal):.3f} | {r['eval_loss']:.3f} |")
     print(f"\nratio (platform / plain): tokens/s {mine['tokens_per_s'] / plain['tokens_per_s']:.2f}x, "
           f"peak memory {mine['peak_rss_mb'] / plain['peak_rss_mb']:.2f}x")
 
@@ -185,6 +220,8 @@ def main() -> None:
     p.add_argument("--part", choices=["compare", "demo-wall"], default="compare")
     p.add_argument("--base", default="gemma-3-270m")
     p.add_argument("--steps", type=int, default=6, help="platform steps (compare), or steps of demo-wall")
+    p.add_argument("--batch-size", type=int, default=0,
+                   help="platform's packed blocks per step (default: TrainConfig's); plain trl keeps 4 records")
     p.add_argument("--constitution", help="a constitution export JSON instead of the vTaiwan demo")
     p.add_argument("--worker", choices=["platform", "plain"], help=argparse.SUPPRESS)
     p.add_argument("--dataset", help=argparse.SUPPRESS)
