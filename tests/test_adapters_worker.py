@@ -106,7 +106,9 @@ def test_worker_trains_sigkill_interrupts_and_resume_continues_from_the_checkpoi
     assert done.attempts == 2 and done.step == 24
     assert "resumed at step" in done.log
     resumed_from = int(done.log.split("resumed at step ")[1].split("/")[0])
-    assert 2 <= resumed_from <= killed_at  # the last checkpoint before the kill, not step 0
+    # the last checkpoint before the kill, not step 0; the step in the database is written at most
+    # once a second, so the worker may have saved one more checkpoint than the row showed
+    assert 2 <= resumed_from <= killed_at + 2
     with Session(engine) as db:
         adapter = db.query(Adapter).one()
         assert adapter.name == "resumed" and adapter.run_id == run.id
