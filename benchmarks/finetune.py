@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CACHE = Path(os.environ.get("ALIGNMENT_ASSEMBLY_CACHE", Path.home() / ".cache" / "alignment-assembly"))
+PLAIN_BATCH = 4  # records per step for plain trl, fixed: the platform's default may change, the peer's must not
 POLIS = Path(os.environ.get("POLIS_OPENDATA", ROOT.parent / "shared" / "polis-opendata"))
 
 
@@ -107,10 +108,10 @@ def worker(args) -> dict:
         # The same learning-rate schedule over the same tokens: linear decay that ends where the platform's
         # run ended (its token count over the mean record length per batch), with the same warm-up share.
         mean_tokens = sum(len(tok(r["prompt"] + r["completion"]).input_ids) for r in rows) / len(rows)
-        steps = max(1, math.ceil(args.until_tokens / (cfg.batch_size * mean_tokens)))
+        steps = max(1, math.ceil(args.until_tokens / (PLAIN_BATCH * mean_tokens)))
         sft_args = SFTConfig(output_dir=str(out), max_steps=steps,
                              warmup_steps=math.ceil(cfg.warmup_ratio * steps),
-                             per_device_train_batch_size=cfg.batch_size,
+                             per_device_train_batch_size=PLAIN_BATCH,
                              learning_rate=cfg.learning_rate, bf16=False, use_cpu=True, report_to="none",
                              logging_steps=1, save_strategy="no", seed=cfg.seed,
                              include_num_input_tokens_seen="non_padding", disable_tqdm=True)
