@@ -17,7 +17,7 @@ from assembly.migrate import upgrade
 from assembly.models import Facilitator, Participant
 from assembly.models_constitution import ConstitutionVersion, ImmutableVersionError
 from assembly.voting.rules import create_participant, record_vote
-from tests.conftest import FACILITATOR_EMAIL, ROOT
+from tests.conftest import FACILITATOR_EMAIL, ROOT, log_in
 from tests.constitution_loader import planted_assembly
 
 INFO = {"method": "planted", "parameters": {}}
@@ -54,8 +54,7 @@ class Reviewer:
 
     def __init__(self, client, facilitator_id: int) -> None:
         self.client = client
-        with client.session_transaction() as s:
-            s["facilitator_id"] = facilitator_id
+        log_in(client, facilitator_id)
         page = client.get("/auth/login").get_data(as_text=True)
         self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
@@ -190,8 +189,7 @@ def test_forms_need_csrf(database_url):
         fac = create_facilitator(db, "csrf@example.org", "a long password!")
         planted_assembly(db, owner_id=fac.id)
     client = app.test_client()
-    with client.session_transaction() as s:
-        s["facilitator_id"] = fac.id
+    log_in(client, fac.id)
     page = client.get(BASE).get_data(as_text=True)
     assert 'name="csrf_token"' in page
     assert client.post(f"{BASE}/build").status_code == 400

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from assembly.models import Facilitator, XidAllow
 from assembly.voting.rules import add_statement
-from tests.conftest import FACILITATOR_EMAIL
+from tests.conftest import FACILITATOR_EMAIL, log_in
 
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+2", "-2+3 people agree", "@SUM(A1:A9)"]
 
@@ -26,8 +26,7 @@ def _setup(client, db, assembly):
     db.add(XidAllow(assembly_id=assembly.id, xid="=cmd|'/c calc'!A1"))
     db.commit()
     client.post("/a/town/vote", data={"tid": "0", "value": "-1"})
-    with client.session_transaction() as session:
-        session["facilitator_id"] = owner.id
+    log_in(client, owner.id)
 
 
 def _comments(client, url: str) -> tuple[list[str], list[dict]]:

@@ -16,7 +16,7 @@ from assembly.migrate import upgrade
 from assembly.models import Assembly, Facilitator, Moderation, Statement, XidAllow
 from assembly.voting.next_statement import votable_statements
 from assembly.voting.rules import AssemblyError, add_statement, create_participant, record_vote
-from tests.conftest import FACILITATOR_EMAIL
+from tests.conftest import FACILITATOR_EMAIL, log_in
 
 OTHER_EMAIL, OTHER_PASSWORD = "other@example.org", "another long password"
 XSS = "<script>alert(1)</script>"
@@ -112,8 +112,7 @@ def _client_as(app, who: str | None):
     """A test client logged in as "owner" or "other" (None: anonymous), without a password round trip."""
     client = app.test_client()
     if who is not None:
-        with client.session_transaction() as session:
-            session["facilitator_id"] = app.config["_ids"][who]
+        log_in(client, app.config["_ids"][who])
     return client
 
 
@@ -351,8 +350,7 @@ def test_forms_need_a_csrf_token(database_url):
                       "RATELIMIT_ENABLED": False})
     upgrade(app.extensions["assembly_engine"])
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["facilitator_id"] = 1
+    log_in(client, 1)
     with Session(app.extensions["assembly_engine"]) as db:
         create_facilitator(db, FACILITATOR_EMAIL, "a long enough password")
     page = client.get("/facilitate/new").get_data(as_text=True)

@@ -16,7 +16,7 @@ from assembly.auth import create_facilitator
 from assembly.models import Assembly, Facilitator, Participant, Statement, Vote
 from assembly.polis.read import FILES
 from assembly.polis.write import import_polis
-from tests.conftest import FACILITATOR_EMAIL
+from tests.conftest import FACILITATOR_EMAIL, log_in
 
 CLASSIC = Path(__file__).parent / "fixtures" / "polis-small" / "classic"
 OTHER_EMAIL, OTHER_PASSWORD = "other@example.org", "another long password"
@@ -86,8 +86,7 @@ def test_malformed_file_is_reported_with_file_and_line(runner, db, tmp_path):
 def login_as(client, db, email: str) -> None:
     """Log in through the session cookie. (POST /auth/login still checks CSRF when WTF_CSRF_ENABLED is off.)"""
     facilitator_id = db.exec(select(Facilitator.id).where(Facilitator.email == email)).one()
-    with client.session_transaction() as session:
-        session["facilitator_id"] = facilitator_id
+    log_in(client, facilitator_id)
 
 
 @pytest.fixture
