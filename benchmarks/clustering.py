@@ -6,6 +6,7 @@
     python benchmarks/clustering.py --part scale --sizes 10k:1k,100k:2k
     python benchmarks/clustering.py --part scale --sizes 1m:10k --device cuda
     python benchmarks/clustering.py --part stability             # group ids between incremental runs
+    python benchmarks/clustering.py --part kmeans --sizes 100k:2k  # base k-means vs scikit-learn's
 
 Each scale size runs in a fresh subprocess so its peak memory (RSS, or CUDA allocator) is its own.
 """
@@ -218,6 +219,36 @@ def part_scale(args) -> None:
                  "recovery"], rows))
 
 
+def part_kmeans(args) -> None:
+    """The base step alone: Polis's 100 base clusters on the 2-D projections of a synthetic
+    assembly, ours (Lloyd with Hamerly's bounds) against scikit-learn's Lloyd and Elkan from the
+    same first-distinct start, each with Polis's 100 iterations at most; fastest of --repeat."""
+    import torch
+    from sklearn.cluster import KMeans
+
+    from clustering import kmeans as km
+
+    rows = []
+    for size in args.sizes.split(","):
+        n, m = parse_size(size.split(":")[0]), parse_size(size.split(":")[1])
+        vm, _ = synthetic(n, m, args.votes_each, args.groups, args.seed)
+        res = cluster(vm, ClusterConfig(device="cpu", seed=args.seed))
+        x = torch.from_numpy(np.ascontiguousarray(res.projections[res.groups >= 0]))
+        init = km.first_distinct(x, 100)
+        t_ours, ours = best_time(lambda x=x, init=init: km.kmeans(x, 100, 100, init=init, threshold=0.01), args.repeat)
+        rows.append([f"{n:,} x {m:,}", f"{x.shape[0]:,}", "ours (torch, Hamerly bounds)", f"{t_ours:.3f}",
+                     ours.iterations, "1.000"])
+        for algo in ("lloyd", "elkan"):
+            def fit(x=x, init=init, algo=algo):
+                return KMeans(n_clusters=init.shape[0], init=init.numpy(), n_init=1, max_iter=100, tol=1e-4,
+                              algorithm=algo).fit(x.numpy())
+            t, theirs = best_time(fit, args.repeat)
+            same = float((theirs.labels_ == ours.labels.numpy()).mean())
+            rows.append(["", "", f"scikit-learn {algo}", f"{t:.3f} ({t / t_ours:.2f}x ours)", theirs.n_iter_,
+                         f"{same:.3f}"])
+    print(table(["size", "points", "k-means", "seconds", "iterations", "same labels as ours"], rows))
+
+
 def part_stability(args) -> None:
     """Replay a conversation in time slices: how many keep their group id between runs, cold vs warm start."""
     import csv
@@ -258,7 +289,7 @@ def part_stability(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--part", choices=["polis", "replay", "umap", "scale", "stability", "all"], default="all")
+    p.add_argument("--part", choices=["polis", "replay", "umap", "scale", "stability", "kmeans", "all"], default="all")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--seed", type=int, default=0)
@@ -290,6 +321,9 @@ def main() -> None:
         print()
     if args.part in ("stability", "all"):
         part_stability(args)
+        print()
+    if args.part in ("kmeans", "all"):
+        part_kmeans(args)
     return None
 
 

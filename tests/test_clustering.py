@@ -130,6 +130,46 @@ def test_first_distinct_keeps_row_order_and_kmeans_weighted_centre():
     assert centres == pytest.approx([0.5, 100.0])  # (3*0 + 1*2) / 4
 
 
+def _plain_lloyd(x, centers, iters: int, threshold: float):
+    """Textbook Lloyd with Polis's stop rule and empty-cluster drop: every distance, every time."""
+    labels = torch.cdist(x, centers).argmin(1)
+    for _ in range(iters):
+        mass = torch.bincount(labels, minlength=centers.shape[0]).to(x.dtype)
+        sums = torch.zeros_like(centers).index_add_(0, labels, x)
+        new = sums[mass > 0] / mass[mass > 0, None]
+        moved = new.shape != centers.shape or bool((new - centers).norm(dim=1).max() >= threshold)
+        centers = new
+        labels = torch.cdist(x, centers).argmin(1)
+        if not moved:
+            break
+    mass = torch.bincount(labels, minlength=centers.shape[0]).to(x.dtype)
+    return labels, torch.zeros_like(centers).index_add_(0, labels, x) / mass[:, None]  # of the final labels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bounded_kmeans_labels_equal_plain_lloyd_after_every_iteration(seed):
+    # Hamerly's bounds skip distance computations; they must never change a label. Checked after
+    # each number of iterations, on overlapping blobs where many points change centre early on.
+    g = torch.Generator().manual_seed(seed)
+    x = torch.cat([torch.randn(3000, 2, generator=g, dtype=torch.float64) * 0.7 + torch.tensor(c, dtype=torch.float64)
+                   for c in ([0.0, 0.0], [2.0, 0.5], [0.5, 2.0])])
+    init = x[torch.randperm(x.shape[0], generator=g)[:40]]
+    for iters in (1, 2, 3, 5, 8, 13, 40):
+        fit = km.kmeans(x, 40, iters, init=init, threshold=1e-9)
+        labels, centers = _plain_lloyd(x, init, iters, 1e-9)
+        assert torch.equal(fit.labels, labels), iters
+        torch.testing.assert_close(fit.centers, centers, rtol=0, atol=1e-12)
+
+
+def test_bounded_kmeans_drops_an_emptied_cluster_as_lloyd_does():
+    # A far start that wins no point is dropped at once; the labels then index the survivors.
+    x = torch.tensor([[0.0, 0], [0.1, 0], [5, 0], [5.1, 0]], dtype=torch.float64)
+    init = torch.tensor([[0.0, 0], [5, 0], [100, 100]], dtype=torch.float64)
+    fit = km.kmeans(x, 3, 10, init=init)
+    torch.testing.assert_close(fit.centers, torch.tensor([[0.05, 0.0], [5.05, 0.0]], dtype=torch.float64))
+    assert fit.labels.tolist() == [0, 0, 1, 1]
+
+
 def test_clustered_participants_threshold_and_greedy_top_up():
     counts = np.array([7, 6, 3, 0, 10])
     got = clustered_participants(counts, n_cols=50, min_votes=7, greedy=0)
