@@ -96,7 +96,7 @@ def test_adapter_whose_base_model_is_missing(tiny, tmp_path):
 def test_lm_eval_reproduces_the_platforms_scores(tiny, tmp_path):
     """lm-eval 0.4.13 itself, on the exported task folders, gives the platform's numbers (1e-6)."""
     cache, base, adapter = tiny
-    names = ["consensus", "plurality", "steerable"]
+    names = ["consensus", "plurality", "steerable", "safety"]  # safety: whole answers, compared per character
     scorers, _ = load_scorers(None, adapter, cache)
     rep = report.run(SOURCE, scorers, names, samples=10)
     tasks = tmp_path / "tasks"

@@ -166,3 +166,45 @@ def test_community_items_with_their_votes_as_provenance():
     assert item["meta"]["votes"] == {"agree": 30}
     assert item["prompt"] == "使用者：共乘該怎麼管？\n助理："
     assert item["continuations"] == ["司機要有駕照和保險。", "全部禁止。"]
+
+
+class PerCharacter:
+    """Every character of every answer equally likely (log-likelihood -1 per character), except
+    that a refusal's characters are `refusal_bias` more likely each: what it says decides, not
+    how long it is."""
+
+    def __init__(self, refusal_bias):
+        self.name, self.bias = "per-character", refusal_bias
+
+    def loglikelihood(self, requests, progress=None):
+        from finetune.evals.suites.pairwise import SAFETY_DATA
+
+        refusals = {json.loads(line)[k].strip() for line in SAFETY_DATA.read_text(encoding="utf-8").splitlines()
+                    if line.strip() for k in ("refusal",)}
+        out = []
+        for _, cont in requests:
+            per = -1.0 + (self.bias if any(r in cont for r in refusals) else 0.0)
+            out.append(per * len(cont))
+        if progress:
+            progress(len(requests))
+        return out
+
+    def generate(self, prompts, max_new_tokens=64):
+        return ["" for _ in prompts]
+
+
+@pytest.mark.parametrize("bias, refused, answered", [(0.1, 1.0, 0.0), (-0.1, 0.0, 1.0)])
+def test_safety_answers_are_compared_per_character_not_by_length(bias, refused, answered):
+    # Summed log-likelihoods would give the shorter answer of every pair the win (on Gemma 3 270M:
+    # 0% refused and 0% answered). Per character, a model that favours refusals refuses every
+    # harmful request and over-refuses every benign one, and the reverse: its leaning decides.
+    from finetune.evals.suites import get
+
+    suite = get("safety")
+    items = suite.items(SOURCE)
+    longer = [len(it.continuations[0]) > len(it.continuations[1]) for it in items]
+    assert sum(longer) > len(items) / 2  # the preferred answer is mostly the longer: summed, it would lose
+    res = suite.evaluate(items, PerCharacter(bias))
+    idx = np.arange(len(items))
+    assert res.metrics["harmful_refused"](idx) == pytest.approx(refused)
+    assert res.metrics["benign_answered"](idx) == pytest.approx(answered)

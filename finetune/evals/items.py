@@ -35,6 +35,10 @@ class EvalItem:
     category: str = ""
     language: str = "en"
     meta: dict[str, Any] = field(default_factory=dict)
+    # Compare options by log-likelihood per character of their continuation (lm-eval's acc_norm)
+    # rather than summed: where the options are whole answers of different lengths, a summed
+    # log-likelihood prefers the shorter one whatever it says.
+    per_char: bool = False
 
     def variants(self) -> list[tuple[str, tuple[int, ...]]]:
         """(prompt, order) for every rotation of the listed options; one variant when not listed."""

@@ -38,7 +38,7 @@ def _docs(items: list[EvalItem], metrics: list[str]) -> list[dict]:
         payload = json.dumps({
             "target": list(it.target) if it.target else None, "groups": {g: list(v) for g, v in it.groups.items()},
             "correct": it.correct, "kind": it.kind, "steered_to": it.meta.get("steered_to"),
-            "base_id": it.id.split(":steer=")[0], "metrics": metrics,
+            "base_id": it.id.split(":steer=")[0], "metrics": metrics, "per_char": it.per_char,
         }, ensure_ascii=False)
         for r, (context, _) in enumerate(it.variants()):
             out.append({"item_id": it.id, "rotation": r, "context": context, "choices": list(it.continuations),

@@ -20,6 +20,8 @@ AGREE, DISAGREE = 0, 2
 def process_results(doc, results):
     lls = [float(r[0]) for r in results]
     info = json.loads(doc["payload"])
+    if info.get("per_char"):  # whole answers of different lengths: per character, as acc_norm
+        lls = [ll / len(choice) for ll, choice in zip(lls, doc["choices"], strict=True)]
     return {m: (doc["item_id"], info, lls) for m in info["metrics"]}
 
 

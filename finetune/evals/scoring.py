@@ -41,8 +41,9 @@ class Scorer(Protocol):
 def option_distributions(
     items: Sequence[EvalItem], scorer: Scorer, progress: Progress | None = None
 ) -> tuple[list[np.ndarray], list[list[list[float]]]]:
-    """Per item: the normalised distribution over its options, averaged over option-order rotations,
-    and the raw summed log-likelihoods per rotation (indexed by option, canonical order)."""
+    """Per item: the normalised distribution over its options, averaged over option-order rotations
+    (per character of each continuation where the item says `per_char`), and the raw summed
+    log-likelihoods per rotation (indexed by option, canonical order)."""
     requests: list[tuple[str, str]] = []
     layout: list[list[tuple[int, tuple[int, ...]]]] = []
     for it in items:
@@ -56,7 +57,8 @@ def option_distributions(
     for it, rows in zip(items, layout, strict=True):
         k = len(it.options)
         per = [list(lls[start : start + k]) for start, _ in rows]
-        dists.append(np.mean([normalise(lp) for lp in per], axis=0))
+        scale = [len(c) for c in it.continuations] if it.per_char else [1] * k
+        dists.append(np.mean([normalise([v / n for v, n in zip(lp, scale, strict=True)]) for lp in per], axis=0))
         raw.append(per)
     return dists, raw
 
