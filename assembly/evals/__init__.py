@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 import assembly.evals.models  # noqa: F401 - registers the table on SQLModel.metadata
+from assembly.evals import rating_models  # noqa: F401 - registers the human rating tables
 
 
 def init_app(app: Flask) -> None:
