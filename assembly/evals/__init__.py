@@ -16,9 +16,11 @@ from assembly.evals import rating_models  # noqa: F401 - registers the human rat
 def init_app(app: Flask) -> None:
     """Register the pages, the `flask evals run` command and the queued task."""
     from assembly.evals import cli  # imports runner, which registers the evals.run task
+    from assembly.evals.rating_web import bp as rating_bp
     from assembly.evals.web import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(rating_bp)
     cli.init_app(app)
     app.jinja_env.globals["eval_decision"] = eval_decision
 
