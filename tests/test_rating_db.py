@@ -3,7 +3,7 @@ is one row per participant and prompt, a change replaces it, the groups come fro
 clustering run, and the bridging rule's pairs come back for the dataset builder.
 
 The adapter, its run and its generations are arranged as rows with their answers already written
-(the generation job and training are exercised in tests/test_rating_web.py)."""
+(tests/rating_support.py; the generation job and training are exercised in tests/test_rating_web.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import json
 import pytest
 from sqlmodel import select
 
-from assembly.adapters.models import Adapter, Dataset, Generation, TrainingRun
+from assembly.adapters.models import Generation
 from assembly.domain_errors import AssemblyError
 from assembly.evals import rating
-from assembly.evals.rating_models import RatingChoice, RatingPrompt, RatingRound
+from assembly.evals.rating_models import RatingChoice
 from assembly.models import ClusteringRun, Job, JobStatus
-from assembly.models_constitution import ConstitutionVersion
 from assembly.voting.rules import create_participant
+from tests.rating_support import answered_round
 
 
 @pytest.fixture
@@ -27,37 +27,8 @@ def arranged(db, assembly):
     people = [create_participant(db, assembly) for _ in range(4)]
     db.add(ClusteringRun(assembly_id=assembly.id, result_json=json.dumps(
         {"participants": {str(p.pid): g for p, g in zip(people, (0, 0, 1, 1), strict=True)}})))
-    version = ConstitutionVersion(assembly_id=assembly.id, number=1, status="draft", document="{}")
-    db.add(version)
     db.commit()
-    ds = Dataset(assembly_id=assembly.id, constitution_version_id=version.id, constitution_number=1,
-                 constitution_hash="c" * 64, vote_snapshot_hash="v" * 64, sha256="d" * 64, path="datasets/x")
-    db.add(ds)
-    db.commit()
-    run = TrainingRun(assembly_id=assembly.id, dataset_id=ds.id, base_model="tiny-test-gemma3", method="sft",
-                      adapter_name="one", status="done")
-    db.add(run)
-    db.commit()
-    adapter = Adapter(assembly_id=assembly.id, name="one", run_id=run.id, path="adapters/x", revision="r" * 40,
-                      archive_sha256="a" * 64)
-    db.add(adapter)
-    db.commit()
-    rnd = RatingRound(assembly_id=assembly.id, adapter_id=adapter.id, seed=11)
-    db.add(rnd)
-    db.commit()
-    prompts = []
-    for i, text in enumerate(("Parking?", "Trees?")):
-        job = Job(kind="finetune.generate", assembly_id=assembly.id, status=JobStatus.done)
-        db.add(job)
-        db.commit()
-        gen = Generation(adapter_id=adapter.id, job_id=job.id, prompt=text, base_answer=f"base {i}",
-                         adapter_answer=f"adapter {i}")
-        db.add(gen)
-        db.commit()
-        p = RatingPrompt(round_id=rnd.id, generation_id=gen.id, position=i)
-        db.add(p)
-        db.commit()
-        prompts.append(p)
+    rnd, prompts = answered_round(db, assembly, ("Parking?", "Trees?"))
     return rnd, prompts, people
 
 

@@ -70,7 +70,8 @@ def as_participant(app, participant: Participant):
 
 def open_round(app, client, prompts: str, tids=()) -> RatingRound:
     r = client.post("/facilitate/planted/rating",
-                    data={"adapter": str(the_adapter(app).id), "prompts": prompts, "tid": [str(t) for t in tids]})
+                    data={"adapter": str(the_adapter(app).id), "prompts": prompts, "tid": [str(t) for t in tids],
+                          "max_new_tokens": "8"})
     assert r.status_code == 303, r.get_data(as_text=True)
     with db_of(app) as db:
         return db.exec(select(RatingRound).order_by(RatingRound.id.desc())).first()
@@ -95,7 +96,7 @@ def test_facilitator_opens_a_round_of_held_out_and_typed_prompts(ft):
     rows = prompt_rows(app, rnd)
     assert [p.heldout_tid for p, _ in rows] == [held[0]["tid"], None]
     assert held[0]["text"] in rows[0][1].prompt and rows[1][1].prompt == "What should the town do about parking?"
-    assert all(g.job_id is not None for _, g in rows)  # answered by the queued generation job
+    assert all(g.job_id is not None and g.max_new_tokens == 8 for _, g in rows)  # answered by the queued job
     page = client.get(f"/facilitate/planted/rating/{rnd.id}").get_data(as_text=True)
     assert 'data-status="open"' in page and "2 of 2 answers ready" in page and "/a/planted/rate" in page
 
@@ -107,6 +108,8 @@ def test_facilitator_opens_a_round_of_held_out_and_typed_prompts(ft):
     ({"prompts": "\n".join(f"p{i}" for i in range(51))}, "at most 50 prompts"),
     ({"prompts": "ok", "adapter": "424242"}, "no such adapter"),
     ({"prompts": "ok", "tid": ["x"]}, "whole number"),
+    ({"prompts": "ok", "max_new_tokens": "513"}, "between 1 and 512"),
+    ({"prompts": "ok", "max_new_tokens": "many"}, "whole number of tokens"),
 ])
 def test_a_bad_round_is_refused_and_stores_nothing(ft, form, why):
     app, client = ft

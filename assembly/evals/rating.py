@@ -70,16 +70,19 @@ def _prompts(app: Flask, db: Session, assembly: Assembly, adapter: Adapter, tids
 
 
 def open_round(app: Flask, db: Session, assembly: Assembly, adapter: Adapter, tids: Sequence[int] = (),
-               typed: str = "", created_by: int | None = None) -> RatingRound:
+               typed: str = "", created_by: int | None = None, max_new_tokens: int = MAX_NEW_TOKENS
+               ) -> RatingRound:
     """Validate, record the round and its prompts, and enqueue one generation job per prompt.
 
-    Bad input (no prompts, a tid that is not held out, an adapter without its files) raises
-    AssemblyError before anything is written.
+    Bad input (no prompts, a tid that is not held out, an answer length out of range, an adapter
+    without its files) raises AssemblyError before anything is written.
     """
     from assembly.evals.runner import _check_base
 
     if adapter.assembly_id != assembly.id:
         raise AssemblyError("that adapter belongs to another assembly", 422)
+    if not 1 <= max_new_tokens <= tryit.MAX_NEW_TOKENS:
+        raise AssemblyError(f"max_new_tokens must be between 1 and {tryit.MAX_NEW_TOKENS}", 422)
     prompts = _prompts(app, db, assembly, adapter, tids, typed)
     _check_base(app, db.get(TrainingRun, adapter.run_id).base_model, adapter)
     rnd = RatingRound(assembly_id=assembly.id, adapter_id=adapter.id, seed=secrets.randbelow(2**31),
@@ -87,7 +90,7 @@ def open_round(app: Flask, db: Session, assembly: Assembly, adapter: Adapter, ti
     db.add(rnd)
     db.commit()
     for i, (text, tid) in enumerate(prompts):
-        gen = Generation(adapter_id=adapter.id, prompt=text, max_new_tokens=MAX_NEW_TOKENS, created_by=created_by)
+        gen = Generation(adapter_id=adapter.id, prompt=text, max_new_tokens=max_new_tokens, created_by=created_by)
         db.add(gen)
         db.flush()
         db.add(RatingPrompt(round_id=rnd.id, generation_id=gen.id, heldout_tid=tid, position=i))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from assembly.adapters import registry
+from assembly.adapters import registry, tryit
 from assembly.adapters.models import Adapter
 from assembly.assemblies import load_assembly
 from assembly.auth import current_facilitator, login_required
@@ -44,7 +44,8 @@ def _overview(a: Assembly, error: str | None = None, status: int = 200, form=Non
     names = {x.id: x.name for x in adapters}
     return render_template("evals/rating.html", assembly=a, adapters=adapters, chosen=chosen, heldout=heldout,
                            rounds=rounds, names=names, error=error, form=form or {},
-                           max_prompts=rating.MAX_PROMPTS), status
+                           max_prompts=rating.MAX_PROMPTS, default_tokens=rating.MAX_NEW_TOKENS,
+                           max_tokens=tryit.MAX_NEW_TOKENS), status
 
 
 @bp.get("/facilitate/<slug>/rating")
@@ -65,9 +66,13 @@ def open_round(slug: str):
         tids = [int(t) for t in request.form.getlist("tid")]
     except ValueError:
         return _overview(a, _("A held-out statement number must be a whole number."), 422, request.form)
+    tokens = request.form.get("max_new_tokens", type=int)
+    if tokens is None and request.form.get("max_new_tokens"):
+        return _overview(a, _("The answer length must be a whole number of tokens."), 422, request.form)
     try:
         rnd = rating.open_round(current_app, db, a, adapter, tids, request.form.get("prompts", ""),
-                                created_by=current_facilitator().id)
+                                created_by=current_facilitator().id,
+                                max_new_tokens=tokens or rating.MAX_NEW_TOKENS)
     except AssemblyError as exc:
         db.rollback()
         return _overview(a, exc.message, exc.status, request.form)
