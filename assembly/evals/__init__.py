@@ -23,6 +23,15 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(rating_bp)
     cli.init_app(app)
     app.jinja_env.globals["eval_decision"] = eval_decision
+    app.jinja_env.globals["rating_open"] = rating_open
+
+
+def rating_open(assembly) -> bool:
+    """For the participant pages' navigation: is a human rating round open in this assembly?"""
+    from assembly.db import get_session
+    from assembly.evals.rating import current_round
+
+    return current_round(get_session(), assembly) is not None
 
 
 def eval_decision(adapter) -> str:

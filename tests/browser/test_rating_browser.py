@@ -30,7 +30,8 @@ def test_rating_on_a_phone_swaps_cards_and_counts_each_choice_once(live_server, 
         page.goto(f"{live_server.url}/a/town")
         with page.expect_response(lambda r: r.url.endswith("/a/town/vote")):
             page.locator("#card button.agree").click()  # the first vote makes this browser a participant
-        page.goto(f"{live_server.url}/a/town/rate")
+        page.goto(f"{live_server.url}/a/town/votes")
+        page.locator(".assembly-nav a", has_text="Compare answers").click()  # the open round is in the menu
         expect(page.locator("#rating blockquote")).to_have_text("Should the town plant more trees?")
         answers = page.locator("#rating .answer-text").all_text_contents()
         assert sorted(answers) == ["adapter 0", "base 0"]
