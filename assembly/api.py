@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
+from assembly.evals import rating_api
 from assembly.facilitation import api as api_assemblies
 from assembly.schemas import ERROR_RESPONSES, CsrfOut, ErrorOut
 from assembly.voting import api as api_voting
@@ -24,6 +25,7 @@ from assembly.voting import api as api_voting
 api = APIBlueprint("api", __name__, url_prefix="/api", abp_responses=ERROR_RESPONSES)
 api.register_api(api_assemblies.bp)
 api.register_api(api_voting.bp)
+api.register_api(rating_api.bp)
 
 SECURITY_SCHEMES = {
     "participantToken": {

@@ -52,6 +52,9 @@ class DatasetInput:
     extra_sft / extra_preference: extra records {prompt, completion | chosen, rejected, kind,
         source}, scrubbed like the rest and counted under their kind.
     allow_draft: build from a draft constitution (previews only; training wants a published one).
+    extra_report: what the extra records' builder says about them (e.g. `human_rating`: the
+        rating rounds their preference pairs came from, with counts), added to the report under
+        its own keys so the facilitator reviews it with the rest.
     """
 
     constitution: dict[str, Any]
@@ -62,6 +65,7 @@ class DatasetInput:
     extra_sft: list[dict[str, Any]] = field(default_factory=list)
     extra_preference: list[dict[str, Any]] = field(default_factory=list)
     allow_draft: bool = False
+    extra_report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -170,6 +174,10 @@ def build_dataset(inp: DatasetInput) -> TrainingDataset:
     report.update(_counts(sft, preference, heldout), scrubbed=scrub.report(), language=language,
                   template_language=lang, heldout_share=inp.heldout_share,
                   heldout_tids=[h["tid"] for h in heldout], samples=_samples(sft, preference))
+    clash = sorted(set(inp.extra_report) & set(report))
+    if clash:
+        raise InvalidDatasetInputError(f"extra_report may not replace the report's own keys: {clash}")
+    report.update(inp.extra_report)
     return TrainingDataset(sft=sft, preference=preference, heldout=heldout, report=report,
                            provenance=_provenance(doc), language=language, groups=groups)
 

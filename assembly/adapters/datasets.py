@@ -1,7 +1,8 @@
 """Training datasets from a published constitution version, stored once under FINETUNE_DIR with a row.
 
 The facilitator reviews a dataset before training (counts per kind, samples, held out, scrubbed),
-so it is built on request from the version's export (`finetune.data.build_dataset`), written
+so it is built on request from the version's export (`finetune.data.build_dataset`), plus the
+preference pairs participants' blind ratings gave (`assembly/evals/rating.py`), written
 atomically to datasets/ASSEMBLY/SHA, and recorded with the constitution's id, number and hash, the
 clustering run id and the vote-snapshot hash it came from. The same version builds the same bytes,
 so asking twice reuses the row.
@@ -52,8 +53,10 @@ def dataset_for(app: Flask, db: Session, assembly: Assembly, version: Constituti
     # A Taigi assembly's dataset also teaches the language (docs/language.md); [] for any other.
     extra = language_records([{"tid": s.tid, "text": s.text} for s in accepted], assembly.slug,
                              assembly.language, topic=assembly.question)
+    pairs, rated = _human_rating(db, assembly)
     try:
-        data = build_dataset(DatasetInput(constitution=doc, extra_sft=extra))
+        data = build_dataset(DatasetInput(constitution=doc, extra_sft=extra, extra_preference=pairs,
+                                          extra_report={"human_rating": rated} if rated["rounds"] else {}))
     except FinetuneError as exc:
         raise AssemblyError(str(exc), 409) from exc
     existing = db.exec(select(Dataset).where(Dataset.constitution_version_id == version.id,
@@ -75,6 +78,14 @@ def dataset_for(app: Flask, db: Session, assembly: Assembly, version: Constituti
     db.add(row)
     db.commit()
     return row
+
+
+def _human_rating(db: Session, assembly: Assembly) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Preference pairs from the assembly's human rating rounds (bridging rule) and their summary."""
+    from assembly.evals.rating import rated_prompts
+    from finetune.evals.rating import preference_pairs
+
+    return preference_pairs(rated_prompts(db, assembly))
 
 
 def report(ds: Dataset) -> dict[str, Any]:

@@ -41,13 +41,19 @@ def ask(db: Session, adapter: Adapter, prompt: str, max_new_tokens: int = 64, cr
     gen = Generation(adapter_id=adapter.id, prompt=prompt, max_new_tokens=max_new_tokens, created_by=created_by)
     db.add(gen)
     db.commit()
-    job = enqueue(db, KIND, adapter.assembly_id, {"generation_id": gen.id})
+    enqueue_generation(db, gen, adapter.assembly_id)
+    return gen
+
+
+def enqueue_generation(db: Session, gen: Generation, assembly_id: int) -> Job:
+    """Queue the job that answers a recorded generation (also the human rating rounds' path)."""
+    job = enqueue(db, KIND, assembly_id, {"generation_id": gen.id})
     db.refresh(gen)
     if gen.job_id is None:
         gen.job_id = job.id
         db.add(gen)
         db.commit()
-    return gen
+    return job
 
 
 def state(db: Session, gen: Generation) -> tuple[str, str]:

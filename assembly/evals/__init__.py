@@ -10,16 +10,28 @@ from __future__ import annotations
 from flask import Flask
 
 import assembly.evals.models  # noqa: F401 - registers the table on SQLModel.metadata
+from assembly.evals import rating_models  # noqa: F401 - registers the human rating tables
 
 
 def init_app(app: Flask) -> None:
     """Register the pages, the `flask evals run` command and the queued task."""
     from assembly.evals import cli  # imports runner, which registers the evals.run task
+    from assembly.evals.rating_web import bp as rating_bp
     from assembly.evals.web import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(rating_bp)
     cli.init_app(app)
     app.jinja_env.globals["eval_decision"] = eval_decision
+    app.jinja_env.globals["rating_open"] = rating_open
+
+
+def rating_open(assembly) -> bool:
+    """For the participant pages' navigation: is a human rating round open in this assembly?"""
+    from assembly.db import get_session
+    from assembly.evals.rating import current_round
+
+    return current_round(get_session(), assembly) is not None
 
 
 def eval_decision(adapter) -> str:

@@ -1,4 +1,5 @@
-"""`flask evals run SLUG --model BASE [--adapter NAME] [--suite S ...]`: an eval run from the shell.
+"""`flask evals run SLUG --model BASE [--adapter NAME] [--suite S ...]`: an eval run from the shell;
+`flask evals redteam` files a regression, `flask evals rating SLUG [--json]` shows the human rating rounds.
 
 The CLI is the operator's own process, so it scores here, with a tqdm bar, rather than waiting on
 a worker; the run is recorded exactly as a queued one is (row, report file, model card).
@@ -94,6 +95,44 @@ def redteam_cmd(slug: str, prompt: str, bad: str, good: str, language: str) -> N
     click.echo(f"red-team item {item.id} filed for {slug}")
 
 
+@click.command("rating")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the rounds as JSON (as GET /api/assemblies/SLUG/rating-rounds).")
+@with_appcontext
+def rating_cmd(slug: str, as_json: bool) -> None:
+    """Human rating rounds of an assembly: status and the adapter's win rate against its base per group."""
+    import json
+
+    from assembly.evals import rating
+
+    db = get_session()
+    a = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
+    if a is None:
+        raise click.ClickException(f"no assembly {slug!r}")
+    rounds = [rating.results(db, r) for r in rating.rounds_of(db, a)]
+    if as_json:
+        click.echo(json.dumps({"assembly": slug, "rounds": rounds}, ensure_ascii=False, indent=2))
+        return
+    if not rounds:
+        click.echo(f"{slug} has no rating rounds (open one at /facilitate/{slug}/rating)")
+    for r in rounds:
+        click.echo(f"round {r['id']} {slug}/{r['adapter']}: {r['status']}, {r['ready']}/{r['prompts']} prompts ready, "
+                   f"{r['choices']} choices")
+        w = r["win_rates"]
+        for who, x in [("everyone", w["all"]), *((f"group {g}", x) for g, x in w["groups"].items())]:
+            click.echo(f"  {who:<10} {_rate(x)}")
+
+
+def _rate(x: dict) -> str:
+    v = x["win_rate"]
+    if v["value"] is None:
+        return "no choices yet"
+    interval = f" (95% {v['low']:.0%}-{v['high']:.0%})" if v["low"] is not None else ""
+    return f"win rate {v['value']:.0%}{interval} over {x['n']} choices: adapter {x['adapter']}, base {x['base']}, " \
+           f"tie {x['tie']}"
+
+
 def init_app(app) -> None:
     group = app.cli.commands.get("evals")
     if not isinstance(group, click.Group):
@@ -101,3 +140,4 @@ def init_app(app) -> None:
         app.cli.add_command(group)
     group.add_command(run_cmd)
     group.add_command(redteam_cmd)
+    group.add_command(rating_cmd)

@@ -132,7 +132,17 @@ def run_page(slug: str, run_id: int):
     template = "evals/_status.html" if request.headers.get("HX-Request") else "evals/run.html"
     return render_template(template, assembly=a, ev=ev, job=job, adapter=adapter, report=report, charts=charts,
                            label=label(report) if report and report.get("promotion") else None,
-                           refresh_page=True)
+                           refresh_page=True, ratings=_ratings(a, ev))
+
+
+def _ratings(a: Assembly, ev: EvalRun) -> list[dict]:
+    """The human rating rounds of the run's adapter, as they stand now (choices keep coming in)."""
+    from assembly.evals import rating
+
+    if ev.adapter_id is None:
+        return []
+    db = get_session()
+    return [rating.results(db, r) for r in rating.rounds_of(db, a, ev.adapter_id)]
 
 
 @bp.get("/facilitate/<slug>/evals/<int:run_id>.json")
@@ -142,7 +152,7 @@ def run_json(slug: str, run_id: int):
     report = runner.read_report(current_app, _own_run(a, run_id))
     if report is None:
         abort(404, "This eval run has no report (yet).")
-    response = jsonify(report)
+    response = jsonify({**report, "human_rating": _ratings(a, _own_run(a, run_id))})
     response.headers["Content-Disposition"] = f"attachment; filename={a.slug}-eval-{run_id}.json"
     return response
 
