@@ -15,9 +15,11 @@ import assembly.evals.models  # noqa: F401 - registers the table on SQLModel.met
 def init_app(app: Flask) -> None:
     """Register the pages, the `flask evals run` command and the queued task."""
     from assembly.evals import cli  # imports runner, which registers the evals.run task
+    from assembly.evals.community_web import bp as items_bp
     from assembly.evals.web import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(items_bp)
     cli.init_app(app)
     app.jinja_env.globals["eval_decision"] = eval_decision
 
