@@ -1,6 +1,6 @@
-"""JSON API (flask-openapi3): assemblies, statements, next statement, votes, results.
+"""JSON API (flask-openapi3): assemblies, statements, next statement, votes, results, eval items.
 
-The routes live in facilitation/api.py and voting/api.py; this module nests them
+The routes live in facilitation/api.py, voting/api.py and evals/community_api.py; this module nests them
 under /api, turns every error into `{"error": message}`, and serves the
 generated OpenAPI document at /api/openapi.json.
 """
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
+from assembly.evals import community_api as api_items
 from assembly.evals import rating_api
 from assembly.facilitation import api as api_assemblies
 from assembly.schemas import ERROR_RESPONSES, CsrfOut, ErrorOut
@@ -26,6 +27,7 @@ api = APIBlueprint("api", __name__, url_prefix="/api", abp_responses=ERROR_RESPO
 api.register_api(api_assemblies.bp)
 api.register_api(api_voting.bp)
 api.register_api(rating_api.bp)
+api.register_api(api_items.bp)
 
 SECURITY_SCHEMES = {
     "participantToken": {

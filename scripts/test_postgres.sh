@@ -22,6 +22,7 @@ MODULES=(
   tests/test_vote_snapshot.py tests/test_demo.py tests/test_security.py tests/test_concurrency.py
   tests/test_statements_once.py tests/test_one_place.py tests/test_validation.py tests/test_tokens.py
   tests/test_rating_db.py
+  tests/test_evals_community.py
 )
 
 skip() {

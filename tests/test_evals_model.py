@@ -24,8 +24,19 @@ STATEMENTS = tuple(
         ("乘客不需要保險。", (0.1, 0.1, 0.8), (0.1, 0.2, 0.7), (0.05, 0.05, 0.9)),
     ])
 )
+# Community-written items as assembly/evals/community.py passes them: plain data, votes as provenance.
+COMMUNITY = tuple(
+    {"id": f"community-{i}", "prompt": prompt, "good": good, "bad": bad,
+     "votes": {"overall": {"agree": 18, "disagree": 1, "pass": 1, "seen": 20}}, "provenance": {"item_id": i}}
+    for i, (prompt, good, bad) in enumerate([
+        ("共乘司機需要什麼？", "職業駕照和保險。", "什麼都不需要。"),
+        ("乘客出事誰負責？", "平台和司機都要負責。", "乘客自己負責。"),
+        ("How should fares be set?", "Openly, with the rules published.", "However the platform likes."),
+    ], 1)
+)
 SOURCE = EvalSource("demo", "zh-Hant-TW", ("en",), heldout=STATEMENTS,
-                    group_views={"A": (("平台應該被規範。", "agree"),), "B": (("計程車應該減少。", "disagree"),)})
+                    group_views={"A": (("平台應該被規範。", "agree"),), "B": (("計程車應該減少。", "disagree"),)},
+                    community_items=COMMUNITY)
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +105,10 @@ def test_adapter_whose_base_model_is_missing(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_lm_eval_reproduces_the_platforms_scores(tiny, tmp_path):
-    """lm-eval 0.4.13 itself, on the exported task folders, gives the platform's numbers (1e-6)."""
+    """lm-eval 0.4.13 itself, on the exported task folders, gives the platform's numbers (1e-6): the
+    opinion suites and the community-written items."""
     cache, base, adapter = tiny
-    names = ["consensus", "plurality", "steerable", "safety"]  # safety: whole answers, compared per character
+    names = ["consensus", "plurality", "steerable", "community", "safety"]  # the last two: whole answers, per character
     scorers, _ = load_scorers(None, adapter, cache)
     rep = report.run(SOURCE, scorers, names, samples=10)
     tasks = tmp_path / "tasks"
@@ -121,4 +133,5 @@ def test_lm_eval_reproduces_the_platforms_scores(tiny, tmp_path):
                 continue
             assert theirs == pytest.approx(ours, abs=1e-6), (n, metric)
             compared += 1
-    assert compared >= 10
+    assert compared >= 12
+    assert rep["suites"]["community"]["n_items"] == len(COMMUNITY)

@@ -3,6 +3,8 @@
 The ML is in `finetune/evals/` (no Flask, no database); this package builds each run's inputs from
 the database (the adapter's dataset, held-out statements and constitution), runs it as a queued
 job or in the CLI's process, stores the report and writes it into the adapter's model card.
+The community-written items (`community.py`, with their pages and API) are proposed and voted on
+by the assembly and join the `community` suite once every opinion group supports them.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from assembly.evals import rating_models  # noqa: F401 - registers the human rat
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages, the `flask evals run` command and the queued task."""
+    """Register the pages (eval runs, community items), the `flask evals` commands and the queued task."""
     from assembly.evals import cli  # imports runner, which registers the evals.run task
+    from assembly.evals.community_web import bp as items_bp
     from assembly.evals.rating_web import bp as rating_bp
     from assembly.evals.web import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(rating_bp)
+    app.register_blueprint(items_bp)
     cli.init_app(app)
     app.jinja_env.globals["eval_decision"] = eval_decision
     app.jinja_env.globals["rating_open"] = rating_open

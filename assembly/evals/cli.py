@@ -133,6 +133,40 @@ def _rate(x: dict) -> str:
            f"tie {x['tie']}"
 
 
+@click.command("items")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the items, votes and decisions as JSON.")
+@with_appcontext
+def items_cmd(slug: str, as_json: bool) -> None:
+    """List the community-written eval items: votes overall and per group, and which pass."""
+    import json
+
+    from assembly.evals.community import assessment
+
+    db = get_session()
+    a = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
+    if a is None:
+        raise click.ClickException(f"no assembly {slug!r}")
+    found = assessment(db, a)
+    if as_json:
+        click.echo(json.dumps({"assembly": slug, "clustering": found.clustering, "thresholds": found.thresholds,
+                               "items": found.items}, ensure_ascii=False, indent=2))
+        return
+    if not found.items:
+        click.echo(f"{slug}: no community items yet")
+        return
+    if found.clustering is None:
+        click.echo("no clustering run yet: no item can pass until there are opinion groups")
+    for it in found.items:
+        v = it["votes"]
+        groups = "; ".join(f"{g['group']} {g['agree']}/{g['disagree']}/{g['pass']}" for g in it["groups"])
+        verdict = "PASSES" if it["passes"] else f"{it['decision']}: {it['detail']}"
+        click.echo(f"#{it['id']} [{it['moderation']}] {it['prompt'][:60]!r}  agree {v['agree']} / disagree "
+                   f"{v['disagree']} / pass {v['pass']}" + (f"  ({groups})" if groups else "") + f"  -> {verdict}")
+    n = sum(it["passes"] for it in found.items)
+    click.echo(f"{n} of {len(found.items)} item(s) pass and join the community suite")
+
+
 def init_app(app) -> None:
     group = app.cli.commands.get("evals")
     if not isinstance(group, click.Group):
@@ -141,3 +175,4 @@ def init_app(app) -> None:
     group.add_command(run_cmd)
     group.add_command(redteam_cmd)
     group.add_command(rating_cmd)
+    group.add_command(items_cmd)

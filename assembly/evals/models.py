@@ -1,5 +1,6 @@
-"""The evals tables: `eval_run`, one evaluation of a base model (and optionally an adapter), and
-`redteam_item`, the regressions facilitators file.
+"""The evals tables: `eval_run`, one evaluation of a base model (and optionally an adapter),
+`redteam_item`, the regressions facilitators file, and `community_item` with `community_item_vote`,
+the items the assembly writes and votes on.
 
 The report itself is a JSON file under FINETUNE_DIR/evals/ (per-item results make it large); the
 row keeps the decision and the figures the registry and the /hf `latest` alias need, and is
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from assembly.models import BigInt, utcnow
+from assembly.models import BigInt, Moderation, now_ms, utcnow
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 ACTIVE = (QUEUED, RUNNING)
@@ -55,3 +56,37 @@ class RedTeamItem(SQLModel, table=True):
     language: str = Field(default="", max_length=35)  # "" = the assembly's
     filed_by: int | None = Field(default=None, foreign_key="facilitator.id", sa_type=BigInt)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CommunityItem(SQLModel, table=True):
+    """An eval item a participant or facilitator proposed: a prompt, a good answer and a bad one.
+
+    The assembly votes on it in its own queue; once every opinion group supports it (the
+    constitution's candidate rule), it joins the `community` eval suite with its votes."""
+
+    __tablename__ = "community_item"
+    __table_args__ = (UniqueConstraint("assembly_id", "text_key", name="uq_community_item_text"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
+    prompt: str = Field(sa_column=Column(Text, nullable=False))
+    good: str = Field(sa_column=Column(Text, nullable=False))
+    bad: str = Field(sa_column=Column(Text, nullable=False))
+    text_key: str = Field(max_length=64)  # texts.text_key over prompt, good and bad: one item once
+    moderation: str = Field(default=Moderation.accepted.value, max_length=16)  # a Moderation value
+    author_id: int | None = Field(default=None, foreign_key="participant.id", sa_type=BigInt)
+    filed_by: int | None = Field(default=None, foreign_key="facilitator.id", sa_type=BigInt)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CommunityItemVote(SQLModel, table=True):
+    """A participant's current vote on an item: one row per (item, participant), changed in place,
+    so voting again changes the vote instead of counting twice."""
+
+    __tablename__ = "community_item_vote"
+    __table_args__ = (UniqueConstraint("item_id", "participant_id", name="uq_community_item_vote"),)
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
+    item_id: int = Field(foreign_key="community_item.id", sa_type=BigInt, index=True)
+    participant_id: int = Field(foreign_key="participant.id", sa_type=BigInt)
+    value: int
+    created_ms: int = Field(default_factory=now_ms, sa_type=BigInt)

@@ -2,7 +2,8 @@
 
 What it evaluates on comes from the database: the adapter's training run gives the dataset (its
 held-out statements and groups), the dataset gives the constitution version (the groups' views
-for the steerable check). Without an adapter, the assembly's newest dataset is used, so a base
+for the steerable check); the community-written items that pass the constitution's rule and the
+filed red-team items come from their tables. Without an adapter, the assembly's newest dataset is used, so a base
 model can be evaluated before anything is trained. The report is written to a temporary file and
 moved into place; the row turns `done` only after that, and a failure leaves no report behind.
 """
@@ -122,18 +123,22 @@ def _redteam(db: Session, assembly: Assembly) -> list[dict[str, Any]]:
 
 
 def _source(app: Flask, db: Session, assembly: Assembly, ds: Dataset | None):
+    from assembly.evals.community import suite_items
     from finetune.evals.source import source_from_dataset
 
     language = assembly.language or "en"
     redteam = _redteam(db, assembly)
+    community = suite_items(db, assembly)  # only the items every opinion group supports
     if ds is None:
-        return source_from_dataset(assembly.slug, language, [], languages=("en",), redteam_items=redteam)
+        return source_from_dataset(assembly.slug, language, [], languages=("en",), community_items=community,
+                                   redteam_items=redteam)
     folder = datasets.folder(app, ds)
     heldout = [json.loads(line) for line in (folder / "heldout.jsonl").read_text(encoding="utf-8").splitlines() if line]
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     doc = versions.exported(db.get(ConstitutionVersion, ds.constitution_version_id))
     return source_from_dataset(assembly.slug, manifest.get("language") or language, heldout, doc,
-                               manifest.get("groups") or [], languages=("en",), redteam_items=redteam)
+                               manifest.get("groups") or [], languages=("en",), community_items=community,
+                               redteam_items=redteam)
 
 
 def execute(app: Flask, eval_run_id: int, progress: Progress | None = None,

@@ -1,7 +1,7 @@
 """Human rating: rating_round (blind comparisons of an adapter with its base), rating_prompt, rating_choice
 
 Revision ID: 0012_human_rating
-Revises: 0008_evals
+Revises: 0011_community_items
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0012_human_rating'
-down_revision = '0008_evals'
+down_revision = '0011_community_items'
 branch_labels = None
 depends_on = None
 
