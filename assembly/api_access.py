@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, session
+from flask import abort
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from assembly.assemblies import get_assembly
-from assembly.auth import current_facilitator
+from assembly.auth import current_facilitator, has_login_cookie
 from assembly.domain_errors import AssemblyError
 from assembly.models import Assembly, Facilitator, Participant
 from assembly.tokens import TokenKind, bearer_token, kind_of
@@ -32,7 +32,7 @@ def facilitator_request() -> bool:
     token = bearer_token()
     if token is not None:
         return kind_of(token) is TokenKind.facilitator
-    return bool(session.get("facilitator_id"))
+    return has_login_cookie()
 
 
 def require_facilitator() -> Facilitator:

@@ -1,7 +1,13 @@
 """Facilitator accounts: password login for the browser, bearer tokens for the API and CLI.
 
-Passwords are stored as werkzeug scrypt hashes; API tokens only as SHA-256
-digests, so a leaked database does not leak working credentials.
+Passwords are stored as werkzeug scrypt hashes; API tokens and login-session keys only as
+SHA-256 digests, so a leaked database does not leak working credentials.
+
+A login is a `FacilitatorSession` row; the signed cookie holds only its random key. Logging
+out deletes the row, so a copied cookie replayed afterwards reaches nothing; "log out
+everywhere" and a password change (`flask facilitator password`) delete every row of the
+account. API tokens expire after API_TOKEN_DAYS and can be revoked (the tokens page,
+`flask facilitator revoke-token`).
 """
 
 from __future__ import annotations
@@ -10,21 +16,39 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_app_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.cli import AppGroup
 from flask_babel import gettext as _
-from sqlmodel import Session, select
+from flask_babel import ngettext
+from sqlmodel import Session, delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from assembly.db import get_session
-from assembly.models import ApiToken, Facilitator, utcnow
+from assembly.models import ApiToken, Facilitator, FacilitatorSession, utcnow
 from assembly.security import login_allowed
+from assembly.settings import default as setting_default
 from assembly.tokens import TokenKind, bearer_of, new_token
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+SESSION_KEY = "facilitator_session"  # the cookie's entry: the random key of a FacilitatorSession row
 
 MIN_PASSWORD = 10
 
@@ -53,22 +77,90 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(db: Session, facilitator: Facilitator, name: str) -> str:
-    """Create an API token and return it; only its hash is kept."""
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; they are UTC, as every stored time is."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def issue_token(db: Session, facilitator: Facilitator, name: str, days: int | None = None) -> str:
+    """Create an API token valid for `days` (default API_TOKEN_DAYS) and return it; only its hash is kept."""
+    if days is None:  # the app's setting; its default where no app is running (scripts, tests)
+        days = current_app.config["API_TOKEN_DAYS"] if has_app_context() else setting_default("API_TOKEN_DAYS")
+    if not 1 <= days <= 3650:
+        raise ValueError("a token is valid for 1 to 3650 days")
     token = new_token(TokenKind.facilitator)
-    db.add(ApiToken(facilitator_id=facilitator.id, name=name, token_hash=hash_token(token)))
+    db.add(ApiToken(facilitator_id=facilitator.id, name=name, token_hash=hash_token(token),
+                    expires_at=utcnow() + timedelta(days=days)))
     db.commit()
     return token
 
 
+def token_state(row: ApiToken) -> str:
+    """'revoked', 'expired' or 'active': what a request with this token would meet."""
+    if row.revoked:
+        return "revoked"
+    if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
+        return "expired"
+    return "active"
+
+
 def facilitator_from_token(db: Session, token: str) -> Facilitator | None:
-    row = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked == False)).first()  # noqa: E712
-    if row is None:
+    """The token's facilitator; None for an unknown, revoked or expired token (the API answers 401)."""
+    row = db.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None or token_state(row) != "active":
         return None
     row.last_used_at = utcnow()
     db.add(row)
     db.commit()
     return db.get(Facilitator, row.facilitator_id)
+
+
+def revoke_token(db: Session, token_id: int, facilitator_id: int | None = None) -> ApiToken | None:
+    """Revoke token `token_id` (only if it is `facilitator_id`'s, when given); None when there is no such token."""
+    row = db.get(ApiToken, token_id)
+    if row is None or (facilitator_id is not None and row.facilitator_id != facilitator_id):
+        return None
+    row.revoked = True
+    db.add(row)
+    db.commit()
+    return row
+
+
+def start_session(db: Session, facilitator_id: int) -> str:
+    """Open a login session for LOGIN_SESSION_DAYS and return its key (what the cookie holds).
+
+    The account's expired sessions are deleted on the way, so rows do not pile up.
+    """
+    now = utcnow()
+    db.exec(delete(FacilitatorSession).where(FacilitatorSession.facilitator_id == facilitator_id,
+                                             FacilitatorSession.expires_at <= now))
+    key = secrets.token_urlsafe(32)
+    db.add(FacilitatorSession(facilitator_id=facilitator_id, key_hash=hash_token(key),
+                              expires_at=now + timedelta(days=current_app.config["LOGIN_SESSION_DAYS"])))
+    db.commit()
+    return key
+
+
+def _session_row(db: Session) -> FacilitatorSession | None:
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str) or not key:
+        return None
+    row = db.exec(select(FacilitatorSession).where(FacilitatorSession.key_hash == hash_token(key))).first()
+    if row is None or _aware(row.expires_at) <= utcnow():
+        return None
+    return row
+
+
+def end_sessions(db: Session, facilitator_id: int) -> int:
+    """Delete every login session of the account (log out everywhere); how many there were."""
+    result = db.exec(delete(FacilitatorSession).where(FacilitatorSession.facilitator_id == facilitator_id))
+    db.commit()
+    return result.rowcount
+
+
+def has_login_cookie() -> bool:
+    """Does the cookie claim a facilitator login? (No database lookup: for routing decisions.)"""
+    return bool(session.get(SESSION_KEY))
 
 
 def current_facilitator() -> Facilitator | None:
@@ -77,8 +169,9 @@ def current_facilitator() -> Facilitator | None:
         return g.facilitator
     db = get_session()
     fac = None
-    if session.get("facilitator_id"):
-        fac = db.get(Facilitator, session["facilitator_id"])
+    row = _session_row(db)
+    if row is not None:
+        fac = db.get(Facilitator, row.facilitator_id)
     token = bearer_of(TokenKind.facilitator)
     if fac is None and token is not None:
         fac = facilitator_from_token(db, token)
@@ -115,8 +208,9 @@ def login():
         if not check_password_hash(password_hash, password) or fac is None:
             error = _("Wrong e-mail or password.")
         else:
-            session.clear()
-            session["facilitator_id"] = fac.id
+            session.clear()  # a fresh cookie: nothing from before the login carries over
+            session[SESSION_KEY] = start_session(get_session(), fac.id)
+            session.permanent = True
             nxt = request.args.get("next", "")
             # Only same-site paths, never an absolute URL (open redirect).
             if not nxt.startswith("/") or nxt.startswith("//"):
@@ -127,8 +221,28 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.pop("facilitator_id", None)
+    """End this login on the server: the row goes, so the cookie (or a copy of it) reaches nothing."""
+    db = get_session()
+    row = _session_row(db)
+    if row is not None:
+        db.delete(row)
+        db.commit()
+    session.pop(SESSION_KEY, None)
+    g.pop("facilitator", None)
     flash(_("Logged out."))
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout-everywhere")
+def logout_everywhere():
+    """End every login of this account, on every device (a lost laptop, a shared computer)."""
+    db = get_session()
+    row = _session_row(db)
+    if row is not None:
+        n = end_sessions(db, row.facilitator_id)
+        flash(ngettext("Logged out of %(num)d session.", "Logged out of %(num)d sessions.", n))
+    session.pop(SESSION_KEY, None)
+    g.pop("facilitator", None)
     return redirect(url_for("auth.login"))
 
 
@@ -150,16 +264,63 @@ def create_cmd(email: str, password: str, name: str) -> None:
     click.echo(f"created facilitator {email}")
 
 
-@facilitator_cli.command("token")
-@click.argument("email")
-@click.option("--name", default="cli", help="What the token is for.")
-def token_cmd(email: str, name: str) -> None:
-    """Issue an API token for EMAIL and print it (shown once)."""
-    db = get_session()
+def _facilitator_or_fail(db: Session, email: str) -> Facilitator:
     fac = db.exec(select(Facilitator).where(Facilitator.email == email.strip().lower())).first()
     if fac is None:
         raise click.ClickException(f"no facilitator {email}")
-    click.echo(issue_token(db, fac, name))
+    return fac
+
+
+@facilitator_cli.command("password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters.")
+def password_cmd(email: str, password: str) -> None:
+    """Set EMAIL's password; every login session of the account ends (API tokens stay)."""
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"a password needs at least {MIN_PASSWORD} characters")
+    db = get_session()
+    fac = _facilitator_or_fail(db, email)
+    fac.password_hash = generate_password_hash(password)
+    db.add(fac)
+    db.commit()
+    ended = end_sessions(db, fac.id)
+    click.echo(f"password changed for {fac.email}; {ended} login session(s) ended")
+
+
+@facilitator_cli.command("token")
+@click.argument("email")
+@click.option("--name", default="cli", help="What the token is for.")
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="Days the token is valid (default: the API_TOKEN_DAYS setting).")
+def token_cmd(email: str, name: str, days: int | None) -> None:
+    """Issue an API token for EMAIL and print it (shown once)."""
+    db = get_session()
+    click.echo(issue_token(db, _facilitator_or_fail(db, email), name, days))
+
+
+@facilitator_cli.command("tokens")
+@click.argument("email")
+def tokens_cmd(email: str) -> None:
+    """List EMAIL's API tokens: id, state, expiry, last use and name (never the token itself)."""
+    db = get_session()
+    fac = _facilitator_or_fail(db, email)
+    rows = db.exec(select(ApiToken).where(ApiToken.facilitator_id == fac.id).order_by(ApiToken.id)).all()
+    if not rows:
+        click.echo(f"{fac.email} has no API tokens")
+    for row in rows:
+        expires = _aware(row.expires_at).strftime("%Y-%m-%d %H:%M UTC") if row.expires_at else "never"
+        used = _aware(row.last_used_at).strftime("%Y-%m-%d %H:%M UTC") if row.last_used_at else "never used"
+        click.echo(f"{row.id}\t{token_state(row)}\texpires {expires}\t{used}\t{row.name}")
+
+
+@facilitator_cli.command("revoke-token")
+@click.argument("token_id", type=int)
+def revoke_token_cmd(token_id: int) -> None:
+    """Revoke API token TOKEN_ID (the id `flask facilitator tokens` lists); it is refused from now on."""
+    row = revoke_token(get_session(), token_id)
+    if row is None:
+        raise click.ClickException(f"no API token {token_id}")
+    click.echo(f"revoked token {row.id} ({row.name})")
 
 
 def init_app(app: Flask) -> None:

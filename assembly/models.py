@@ -10,6 +10,7 @@ Every schema change goes through an Alembic revision in assembly/migrations/.
 from __future__ import annotations
 
 import enum
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -60,7 +61,25 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
+    # After this moment the token is refused (API_TOKEN_DAYS after issue); NULL never expires.
+    expires_at: datetime | None = None
     revoked: bool = False
+
+
+class FacilitatorSession(SQLModel, table=True):
+    """A logged-in browser. The cookie holds only a random key; its SHA-256 is kept here.
+
+    Why server-side: logging out deletes the row, so a copied cookie stops working at once
+    (a signed cookie alone stays valid until it expires), and "log out everywhere" or a
+    password change can end every session of an account.
+    """
+
+    __tablename__ = "facilitator_session"
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
+    facilitator_id: int = Field(foreign_key="facilitator.id", sa_type=BigInt, index=True)
+    key_hash: str = Field(index=True, unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
 
 
 class Assembly(SQLModel, table=True):
@@ -93,18 +112,26 @@ class Participant(SQLModel, table=True):
     assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
     pid: int = Field(sa_type=BigInt)
     xid: str | None = Field(default=None, max_length=200)
+    # The allow-list nonce of the invitation this participant presented (XidAllow.nonce); in an
+    # invitation-only assembly they may vote only while it matches their xid's current row.
+    invite_nonce: str | None = Field(default=None, max_length=32)
     # Secret used as the participant cookie value and API token; never exported.
     token: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class XidAllow(SQLModel, table=True):
-    """An external id allowed to take part in an assembly that requires one."""
+    """An external id allowed to take part in an assembly that requires one.
+
+    `nonce` goes into the invitee's signed invite key (assembly/invitations.py): removing the
+    row, or giving it a new nonce, makes every link issued for it invalid.
+    """
 
     __table_args__ = (UniqueConstraint("assembly_id", "xid"),)
     id: int | None = Field(default=None, primary_key=True, sa_type=BigInt)
     assembly_id: int = Field(foreign_key="assembly.id", sa_type=BigInt, index=True)
     xid: str = Field(max_length=200)
+    nonce: str = Field(default_factory=lambda: secrets.token_hex(8), max_length=32)
 
 
 class Statement(SQLModel, table=True):

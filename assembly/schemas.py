@@ -89,7 +89,11 @@ class AssemblyList(BaseModel):
 
 
 class JoinIn(_In):
-    xid: str | None = Field(default=None, description="External id, required when the assembly is by invitation.")
+    xid: str | None = Field(default=None, description="External id (an identifier, not a secret); "
+                            "required when the assembly is by invitation.")
+    invite: str | None = Field(default=None, max_length=64,
+                               description="The invite key of the id's personal link; required, with xid, "
+                               "when the assembly is by invitation.")
 
     @model_validator(mode="before")
     @classmethod

@@ -97,14 +97,29 @@ def login_allowed(email: str) -> bool:
     return account and address
 
 
+def _embedding(app: Flask) -> bool:
+    return bool(app.config["EMBED_ALLOWED_ORIGINS"].strip())
+
+
 class _SessionInterface(SecureCookieSessionInterface):
-    """The session cookie, `Secure` when the request came over HTTPS (COOKIE_SECURE=auto).
+    """The session cookie: SameSite=Lax, `Secure` when the request came over HTTPS (COOKIE_SECURE=auto).
 
     Behind a trusted proxy (TRUSTED_PROXIES) the scheme is the one the proxy reports in
     X-Forwarded-Proto, so a TLS-terminating proxy also gets Secure cookies.
+
+    Where EMBED_ALLOWED_ORIGINS lets other sites frame the citizen pages, the cookie is
+    SameSite=None; Secure: inside an iframe on another site a Lax cookie is never sent, so a
+    participant's votes would not be remembered from one card to the next. Browsers keep a
+    SameSite=None cookie only with Secure, hence always Secure then (the embed is over HTTPS).
+    CSRF tokens still guard every form, so a cross-site request carrying the cookie forges nothing.
     """
 
+    def get_cookie_samesite(self, app: Flask) -> str:
+        return "None" if _embedding(app) else "Lax"
+
     def get_cookie_secure(self, app: Flask) -> bool:
+        if _embedding(app):
+            return True
         mode = app.config["COOKIE_SECURE"]
         if mode == "auto":
             return request.is_secure

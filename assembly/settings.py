@@ -26,7 +26,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", str, "",
             "SQLAlchemy URL; empty means a SQLite file instance/assembly.db. "
             "PostgreSQL: postgresql+psycopg://user:password@host/dbname (the postgres extra)."),
-    Setting("SECRET_KEY", str, "", "Signs sessions and CSRF tokens; empty means a generated instance/secret_key file."),
+    Setting("SECRET_KEY", str, "",
+            "Signs sessions, CSRF tokens and invitation keys (changing it invalidates every invite link); "
+            "empty means a generated instance/secret_key file."),
     Setting("SQLITE_SYNCHRONOUS", str, "NORMAL", "SQLite PRAGMA synchronous in WAL mode (NORMAL or FULL)."),
     Setting("SQLITE_BUSY_TIMEOUT_MS", int, 10000, "How long a SQLite writer waits for the lock before failing."),
     Setting("RATELIMIT_ENABLED", bool, True, "Turn per-participant rate limits on or off."),
@@ -43,11 +45,16 @@ SETTINGS: tuple[Setting, ...] = (
             "New participants one assembly accepts, from anyone."),
     Setting("RATELIMIT_LOGIN_PER_ACCOUNT", str, "10 per 15 minutes", "Login attempts on one facilitator e-mail."),
     Setting("RATELIMIT_LOGIN_PER_ADDRESS", str, "30 per 15 minutes", "Login attempts from one client address."),
+    Setting("LOGIN_SESSION_DAYS", int, 14,
+            "Days a facilitator's login lasts (kept on the server; logging out ends it at once)."),
+    Setting("API_TOKEN_DAYS", int, 90,
+            "Days a new facilitator API token is valid (`flask facilitator token EMAIL --days N` overrides)."),
     Setting("TRUSTED_PROXIES", int, 0,
             "How many reverse proxies in front set X-Forwarded-For/-Proto; 0 ignores those headers."),
     Setting("COOKIE_SECURE", str, "auto",
             "Secure flag on the session cookie: auto (when served over HTTPS, also as a trusted proxy reports), "
-            "always or never."),
+            "always or never. Where EMBED_ALLOWED_ORIGINS allows embedding, the cookie is always "
+            "SameSite=None; Secure, which a browser keeps only over HTTPS."),
     Setting("MAX_BODY_BYTES", int, 64 * 1024,
             "Largest request body on most routes (a vote, a form, one statement); larger is a 413."),
     Setting("MAX_BULK_BODY_BYTES", int, 4 * 1024 * 1024,
@@ -84,6 +91,11 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default(name: str) -> Any:
+    """The default of setting `name` (for code that runs without an app)."""
+    return _BY_NAME[name].default
 
 
 def _coerce(setting: Setting, value: Any) -> Any:
@@ -128,6 +140,9 @@ def resolve(overrides: dict[str, Any] | None, environ: dict[str, str] | None = N
         raise ValueError("CONSTITUTION_SIMILARITY must be auto or char-ngram-tfidf")
     if out["COOKIE_SECURE"] not in {"auto", "always", "never"}:
         raise ValueError("COOKIE_SECURE must be auto, always or never")
+    for name in ("LOGIN_SESSION_DAYS", "API_TOKEN_DAYS"):
+        if not 1 <= out[name] <= 3650:
+            raise ValueError(f"{name} must be 1 to 3650 days")
     if out["TRUSTED_PROXIES"] < 0:
         raise ValueError("TRUSTED_PROXIES must be 0 or more")
     for s in SETTINGS:

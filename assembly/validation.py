@@ -28,7 +28,7 @@ QUESTION_MAX = 2_000
 DESCRIPTION_MAX = 20_000  # Markdown, room for a briefing
 LANGUAGE_MAX = 35  # Assembly.language column width
 # Paths under /facilitate/ that are pages, not assemblies.
-RESERVED_SLUGS = frozenset({"new", "rows"})
+RESERVED_SLUGS = frozenset({"new", "rows", "tokens"})
 
 _SLUG = re.compile(SLUG_PATTERN)
 

@@ -23,6 +23,7 @@ MODULES=(
   tests/test_statements_once.py tests/test_one_place.py tests/test_validation.py tests/test_tokens.py
   tests/test_rating_db.py
   tests/test_evals_community.py
+  tests/test_sessions_tokens.py tests/test_invitations.py tests/test_session_cookie.py
 )
 
 skip() {

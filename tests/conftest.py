@@ -126,14 +126,35 @@ def db(app):
         yield session
 
 
-def log_in(client, facilitator_id: int) -> None:
-    """Log `client` in as a facilitator without the password round trip.
+def log_in(client, facilitator_id: int) -> str:
+    """Log `client` in as a facilitator without the password round trip; returns the session key.
 
-    Every test that needs a logged-in facilitator goes through here, so how a login is stored (today
-    the row id in the signed session cookie) is written down once.
+    Every test that needs a logged-in facilitator goes through here, so how a login is stored (a
+    server-side FacilitatorSession row, its random key in the signed cookie) is written down once.
     """
+    from assembly.auth import SESSION_KEY, start_session
+
+    app = client.application
+    with app.app_context(), Session(app.extensions["assembly_engine"]) as db:
+        key = start_session(db, facilitator_id)
     with client.session_transaction() as session:
-        session["facilitator_id"] = facilitator_id
+        session[SESSION_KEY] = key
+    return key
+
+
+def invite_query(app, slug: str, xid: str) -> str:
+    """`xid=...&invite=...` of `xid`'s personal invite link in assembly `slug` (it must be on the allow-list)."""
+    from urllib.parse import quote, urlencode
+
+    from sqlmodel import select
+
+    from assembly.invitations import key_for
+    from assembly.models import XidAllow
+
+    with app.app_context(), Session(app.extensions["assembly_engine"]) as db:
+        a = db.exec(select(Assembly).where(Assembly.slug == slug)).one()
+        row = db.exec(select(XidAllow).where(XidAllow.assembly_id == a.id, XidAllow.xid == xid)).one()
+        return urlencode({"xid": xid, "invite": key_for(row)}, quote_via=quote)
 
 
 class Auth:

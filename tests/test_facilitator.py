@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 import pytest
 from sqlmodel import Session, select
@@ -16,7 +17,7 @@ from assembly.migrate import upgrade
 from assembly.models import Assembly, Facilitator, Moderation, Statement, XidAllow
 from assembly.voting.next_statement import votable_statements
 from assembly.voting.rules import AssemblyError, add_statement, create_participant, record_vote
-from tests.conftest import FACILITATOR_EMAIL, log_in
+from tests.conftest import FACILITATOR_EMAIL, invite_query, log_in
 
 OTHER_EMAIL, OTHER_PASSWORD = "other@example.org", "another long password"
 XSS = "<script>alert(1)</script>"
@@ -298,10 +299,13 @@ def test_allow_list_round_trip(client, auth, db, owned):
     response = client.post("/facilitate/budget/invites/add", data={"xids": "alice\n\nbob smith/2&x=1\n"})
     assert response.status_code == 302
     page = client.get("/facilitate/budget/invites").get_data(as_text=True)
-    assert "http://localhost/a/budget?xid=bob%20smith%2F2%26x%3D1" in page
+    app = client.application
+    alice, bob = invite_query(app, "budget", "alice"), invite_query(app, "budget", "bob smith/2&x=1")
+    assert bob.startswith("xid=bob%20smith%2F2%26x%3D1&invite=")
+    assert f"http://localhost/a/budget?{bob}".replace("&", "&amp;") in page
     csv_text = client.get("/facilitate/budget/invites.csv").get_data(as_text=True)
-    assert csv_text.splitlines()[1:] == ["alice,http://localhost/a/budget?xid=alice",
-                                         "bob smith/2&x=1,http://localhost/a/budget?xid=bob%20smith%2F2%26x%3D1"]
+    assert csv_text.splitlines()[1:] == [f"alice,http://localhost/a/budget?{alice}",
+                                         f"bob smith/2&x=1,http://localhost/a/budget?{bob}"]
 
     # One bad line (a repeat, an over-long id) adds nothing; ids already listed are skipped, not doubled.
     response = client.post("/facilitate/budget/invites/add", data={"xids": "carol\ncarol\n" + "z" * 201})
@@ -313,12 +317,17 @@ def test_allow_list_round_trip(client, auth, db, owned):
     client.post("/facilitate/budget/invites/required", data={"xid_required": "1"})
     a = _get(db, "budget")
     assert a.xid_required
-    assert create_participant(db, a, xid="bob smith/2&x=1").xid == "bob smith/2&x=1"
-    with pytest.raises(AssemblyError):
-        create_participant(db, a, xid="mallory")
-    client.post("/facilitate/budget/invites/remove", data={"xid": "dave"})
-    with pytest.raises(AssemblyError):
-        create_participant(db, _get(db, "budget"), xid="dave")
+    dave = parse_qs(invite_query(app, "budget", "dave"))["invite"][0]
+    with app.app_context():  # invite keys are signed with the app's secret
+        bob_key = parse_qs(bob)["invite"][0]
+        assert create_participant(db, a, xid="bob smith/2&x=1", invite=bob_key).xid == "bob smith/2&x=1"
+        with pytest.raises(AssemblyError):
+            create_participant(db, a, xid="mallory")
+        with pytest.raises(AssemblyError):
+            create_participant(db, a, xid="alice")  # on the list, but without its key
+        client.post("/facilitate/budget/invites/remove", data={"xid": "dave"})
+        with pytest.raises(AssemblyError):
+            create_participant(db, _get(db, "budget"), xid="dave", invite=dave)
     assert client.post("/facilitate/budget/invites/required", data={"xid_required": "maybe"}).status_code == 400
     assert _get(db, "budget").xid_required
 
@@ -350,9 +359,8 @@ def test_forms_need_a_csrf_token(database_url):
                       "RATELIMIT_ENABLED": False})
     upgrade(app.extensions["assembly_engine"])
     client = app.test_client()
-    log_in(client, 1)
     with Session(app.extensions["assembly_engine"]) as db:
-        create_facilitator(db, FACILITATOR_EMAIL, "a long enough password")
+        log_in(client, create_facilitator(db, FACILITATOR_EMAIL, "a long enough password").id)
     page = client.get("/facilitate/new").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     assert client.post("/facilitate/new", data=VALID).status_code == 400

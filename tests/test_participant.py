@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote, XidAllow
 from assembly.voting.rules import add_statement, latest_votes
-from tests.conftest import make_town_app
+from tests.conftest import invite_query, make_town_app
 
 HX = {"HX-Request": "true"}
 
@@ -234,6 +234,8 @@ def test_invite_only_assembly_with_valid_xid_lets_them_vote(client, db, assembly
     db.add(XidAllow(assembly_id=assembly.id, xid="friend"))
     db.commit()
     client.get("/a/town?xid=friend")
+    assert 'name="value"' not in client.get("/a/town").text  # the id alone is no invitation
+    client.get(f"/a/town?{invite_query(client.application, 'town', 'friend')}")
     assert 'name="value"' in client.get("/a/town").text
     assert client.post("/a/town/vote", data={"tid": "0", "value": "1"}).status_code == 302
     assert db.exec(select(Participant)).one().xid == "friend"

@@ -83,18 +83,23 @@ def test_normalize_text_handles_width_and_case():
     assert normalize_text("ＡＢＣ，  abc!") == normalize_text("abc abc")
 
 
-def test_xid_allow_list(db, assembly):
+def test_xid_allow_list(app, db, assembly):
+    from assembly.invitations import key_for
     from assembly.models import XidAllow
 
     assembly.xid_required = True
     db.add(assembly)
-    db.add(XidAllow(assembly_id=assembly.id, xid="alice"))
+    alice = XidAllow(assembly_id=assembly.id, xid="alice")
+    db.add(alice)
     db.commit()
-    with pytest.raises(AssemblyError) as err:
-        create_participant(db, assembly, xid="mallory")
-    assert err.value.status == 403
-    a1 = create_participant(db, assembly, xid="alice")
-    assert create_participant(db, assembly, xid="alice").id == a1.id
+    with app.app_context():  # invite keys are signed with the app's secret
+        with pytest.raises(AssemblyError) as err:
+            create_participant(db, assembly, xid="mallory")
+        assert err.value.status == 403
+        with pytest.raises(AssemblyError):
+            create_participant(db, assembly, xid="alice")  # the id alone is no invitation
+        a1 = create_participant(db, assembly, xid="alice", invite=key_for(alice))
+        assert create_participant(db, assembly, xid="alice", invite=key_for(alice)).id == a1.id
 
 
 def test_a_known_xid_cannot_be_claimed_where_ids_are_not_invitations(db, assembly):

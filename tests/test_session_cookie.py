@@ -80,3 +80,17 @@ def test_an_old_cookie_with_the_token_still_works_and_is_replaced(town):
         assert isinstance(s["participants"]["town"], int)
     with Session(app.extensions["assembly_engine"]) as db:
         assert len(db.exec(select(Participant)).all()) == 1
+
+
+def test_where_embedding_is_allowed_the_cookie_is_samesite_none_and_secure(town):
+    """Inside another site's iframe a Lax cookie is never sent: the embedded participant would be new on every card."""
+    embedded = town(EMBED_ALLOWED_ORIGINS="https://vtaiwan.tw")
+    client = embedded.test_client()
+    cookie = set_cookie(client.post("/a/town/vote", data={"tid": "0", "value": "1"}, base_url="https://localhost"))
+    assert "SameSite=None" in cookie and "Secure" in cookie
+    # The iframe's next vote carries the cookie: still one participant.
+    assert client.post("/a/town/vote", data={"tid": "1", "value": "1"}, base_url="https://localhost").status_code == 302
+    with Session(embedded.extensions["assembly_engine"]) as db:
+        assert len(db.exec(select(Participant)).all()) == 1
+    # Secure even over plain http (a SameSite=None cookie without Secure is dropped by browsers).
+    assert "Secure" in set_cookie(embedded.test_client().post("/a/town/vote", data={"tid": "0", "value": "1"}))

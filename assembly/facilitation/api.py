@@ -135,7 +135,7 @@ def join(path: SlugPath, body: JoinIn):
     if not assembly.is_open:
         raise AssemblyError("this assembly is closed", 409)
     check_join(assembly.slug)
-    participant = create_participant(db, assembly, xid=body.xid)
+    participant = create_participant(db, assembly, xid=body.xid, invite=body.invite)
     if bearer_token() is None:
         # A browser joining through the API keeps the participant in its cookie, like the pages do.
         remember(assembly, participant)

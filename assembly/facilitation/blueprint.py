@@ -23,7 +23,10 @@ def _require_login() -> None:
     return None
 
 
-def participant_url(assembly: Assembly, xid: str | None = None) -> str:
-    """Absolute link participants open (the participant pages' assembly page), with a personal `xid`."""
+def participant_url(assembly: Assembly, xid: str | None = None, invite: str | None = None) -> str:
+    """Absolute link participants open (the assembly page), with a personal `xid` and its invite key."""
     url = url_for("participant.assembly", slug=assembly.slug, _external=True)
-    return f"{url}?xid={quote(xid, safe='')}" if xid is not None else url
+    if xid is None:
+        return url
+    url = f"{url}?xid={quote(xid, safe='')}"
+    return f"{url}&invite={quote(invite, safe='')}" if invite else url

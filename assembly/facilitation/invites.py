@@ -2,13 +2,16 @@
 
 When `xid_required` is on, only ids on the allow-list can join (enforced by
 `voting.rules.create_participant`); each person gets their own link
-/a/<slug>?xid=<id>. A pasted list is all or nothing: one bad line adds none.
+/a/<slug>?xid=<id>&invite=<key>, the key signed (assembly/invitations.py) so that guessing an
+id gets no one in. Removing an id, or giving it a new link, revokes its old link. A pasted
+list is all or nothing: one bad line adds none.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import secrets
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +23,7 @@ from assembly.db import get_session
 from assembly.facilitation.blueprint import bp, participant_url
 from assembly.facilitation.forms import parse_xids
 from assembly.guards import bulk_body
+from assembly.invitations import key_for
 from assembly.models import Assembly, Participant, XidAllow
 from assembly.polis.export import spreadsheet_cell
 
@@ -36,7 +40,7 @@ def _render(assembly: Assembly, *, errors: list[str] | None = None, text: str = 
     return render_template(
         "facilitator/invites.html", assembly=assembly, allowed=allowed, joined=joined, errors=errors or [],
         text=text, participant_link=participant_url(assembly),
-        invite_links={row.xid: participant_url(assembly, row.xid) for row in allowed},
+        invite_links={row.xid: participant_url(assembly, row.xid, key_for(row)) for row in allowed},
     ), status
 
 
@@ -73,8 +77,25 @@ def remove_xid(slug: str):
         return _render(assembly, errors=[_("%(xid)s is not on the allow-list.", xid=xid)], status=400)
     db.delete(row)
     db.commit()
-    # Someone who already joined keeps their participant (and votes); only new joins are refused.
+    # Their participant and votes stay, but their link is revoked: no more votes under it
+    # while an invitation is required (invitations.admitted), and no new join with it.
     flash(_("%(xid)s removed from the allow-list.", xid=xid))
+    return redirect(url_for("facilitator.invites", slug=assembly.slug))
+
+
+@bp.post("/<slug>/invites/renew")
+def renew_link(slug: str):
+    """A new link for one invitee (the old one was forwarded or leaked): the old link stops working."""
+    assembly = load_assembly(slug, check_owner=True)
+    xid = request.form.get("xid", "")
+    db = get_session()
+    row = db.exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)).first()
+    if row is None:
+        return _render(assembly, errors=[_("%(xid)s is not on the allow-list.", xid=xid)], status=400)
+    row.nonce = secrets.token_hex(8)
+    db.add(row)
+    db.commit()
+    flash(_("%(xid)s has a new invite link; the old one no longer works.", xid=xid))
     return redirect(url_for("facilitator.invites", slug=assembly.slug))
 
 
@@ -104,7 +125,7 @@ def invites_csv(slug: str):
     writer.writerow(["xid", "link"])
     for row in _allowed(assembly):
         # Opened in a spreadsheet for a mail merge: an id like =HYPERLINK(...) must not run as a formula.
-        writer.writerow([spreadsheet_cell(row.xid), participant_url(assembly, row.xid)])
+        writer.writerow([spreadsheet_cell(row.xid), participant_url(assembly, row.xid, key_for(row))])
     return Response(
         buf.getvalue(), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{assembly.slug}-invites.csv"'},

@@ -18,7 +18,7 @@ from sqlmodel import select
 from assembly.assemblies import load_assembly
 from assembly.auth import current_facilitator
 from assembly.db import get_session
-from assembly.facilitation import invites, moderation  # noqa: F401 - they add their routes to `bp`
+from assembly.facilitation import invites, moderation, tokens  # noqa: F401 - they add their routes to `bp`
 from assembly.facilitation.blueprint import bp, participant_url
 from assembly.facilitation.forms import LENGTH_DEFAULT, parse_assembly_form
 from assembly.facilitation.stats import counts_for, day_chart, votes_per_day

@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_locale, lazy_gettext
@@ -31,9 +30,10 @@ from assembly.assemblies import load_assembly
 from assembly.db import get_session
 from assembly.errors import render_error_page
 from assembly.htmx import htmx
-from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement, XidAllow
+from assembly.invitations import valid_invitation
+from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement
 from assembly.security import limiter, statements_limit, votes_limit
-from assembly.voting.identity import current_participant
+from assembly.voting.identity import current_participant, held_invitation, remember_invitation
 from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import (
     AssemblyError,
@@ -58,13 +58,12 @@ STATEMENT_FLASH = "statement"  # flash category shown inside the write form, not
 
 def invitation_problem(db: Session, assembly: Assembly, participant: Participant | None) -> str | None:
     """Why this browser may not take part in an invitation-only assembly, or None when it may."""
-    if not assembly.xid_required or participant is not None:
+    if not assembly.xid_required or participant is not None:  # current_participant returns admitted ones only
         return None
-    xid = (session.get("xids") or {}).get(assembly.slug)
+    xid, invite = held_invitation(assembly)
     if not xid:
         return _("This assembly is by invitation only. Please open the personal link you were sent.")
-    allowed = db.exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)).first()
-    if allowed is None:
+    if valid_invitation(db, assembly, xid, invite) is None:
         return _("Your invitation link is not valid for this assembly. Please check the link you were sent.")
     return None
 
@@ -193,15 +192,9 @@ def assembly(slug: str):
     """The assembly: its question, one statement to vote on, progress and the write form."""
     assembly = load_assembly(slug)
     if "xid" in request.args:
-        # An invite link: remember the id for when the participant is created on their first
-        # vote, then show the clean address so the id is not copied along with the link.
-        xids = dict(session.get("xids") or {})
-        xid = request.args["xid"].strip()
-        if xid:
-            xids[slug] = xid
-        else:  # an empty id is no id: do not let it block joining an open assembly
-            xids.pop(slug, None)
-        session["xids"] = xids
+        # An invite link: remember the id and its key for when the participant is created on their
+        # first vote, then show the clean address so the key is not copied along with the link.
+        remember_invitation(slug, request.args["xid"].strip(), request.args.get("invite", "").strip())
         keep = {k: v for k, v in request.args.items() if k == "lang"}
         return redirect(url_for(".assembly", slug=slug, **keep))
     return render_assembly(assembly)

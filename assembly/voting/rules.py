@@ -13,11 +13,25 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext
-from sqlalchemy import BigInteger, ColumnElement, Connection, Integer, and_, bindparam, func, insert, literal, or_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assembly.domain_errors import AssemblyError
+from assembly.invitations import admitted, valid_invitation
 from assembly.models import (
     BIGINT_MAX,
     VOTE_VALUES,
@@ -83,34 +97,48 @@ def _next_number(session: Session, column, assembly_id: int) -> int:
     return 0 if current is None else current + 1
 
 
-def create_participant(session: Session, assembly: Assembly, xid: str | None = None) -> Participant:
-    """Create a participant with the next free `pid`; retries when a concurrent request took it."""
+_INVITATION_ONLY = lazy_gettext("This assembly is by invitation only. Please open the personal link you were sent.")
+_BAD_INVITATION = lazy_gettext(
+    "Your invitation link is not valid for this assembly. Please check the link you were sent.")
+
+
+def require_admitted(session: Session, assembly: Assembly, participant: Participant) -> None:
+    """403 when `participant` may not take part in an invitation-only assembly (no current invitation)."""
+    if not admitted(session, assembly, participant):
+        raise AssemblyError("this assembly is by invitation; open your personal invite link again", 403,
+                            explain=_INVITATION_ONLY)
+
+
+def create_participant(
+    session: Session, assembly: Assembly, xid: str | None = None, invite: str | None = None
+) -> Participant:
+    """Join `assembly`: a new participant with the next free `pid` (retried when a concurrent join took it).
+
+    `invite` is the key of a personal invite link (assembly/invitations.py). An invitation-only
+    assembly needs a valid one; with it, the id's existing participant is handed back (the same
+    person on a second device). Without a valid key an id is only an identifier, so an id someone
+    already joined with is refused rather than handed over.
+    """
     if xid is not None:
         xid = xid.strip()
         if not xid or len(xid) > 200:
             raise AssemblyError("an external id (xid) must be 1 to 200 characters", explain=lazy_gettext(
                 "Your invitation link is not valid. Please open the personal link you were sent."))
-    if assembly.xid_required:
-        allowed = xid is not None and session.exec(
-            select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)
-        ).first()
-        if not allowed:
-            if xid is None:
-                explain = lazy_gettext(
-                    "This assembly is by invitation only. Please open the personal link you were sent.")
-            else:
-                explain = lazy_gettext(
-                    "Your invitation link is not valid for this assembly. Please check the link you were sent.")
-            raise AssemblyError("this assembly is by invitation; your link has no valid id", 403, explain=explain)
+    invitation = valid_invitation(session, assembly, xid, invite)
+    if assembly.xid_required and invitation is None:
+        explain = _INVITATION_ONLY if xid is None else _BAD_INVITATION
+        raise AssemblyError("this assembly is by invitation; your link has no valid id", 403,
+                            explain=explain)
+    nonce = invitation.nonce if invitation is not None else None
     if xid is not None:
         existing = session.exec(
             select(Participant).where(Participant.assembly_id == assembly.id, Participant.xid == xid)
         ).first()
         if existing is not None:
-            # Where ids come from the facilitator's allow-list, the personal invite link is the
-            # credential (the same person on a second device). Elsewhere anyone can type any id,
-            # so handing back its participant would let them take over someone's votes.
-            if assembly.xid_required:
+            if invitation is not None:
+                existing.invite_nonce = nonce
+                session.add(existing)
+                session.commit()
                 return existing
             raise AssemblyError(
                 "someone has already joined with this id; continue on the device you joined with", 409,
@@ -121,6 +149,7 @@ def create_participant(session: Session, assembly: Assembly, xid: str | None = N
             assembly_id=assembly.id,
             pid=_next_number(session, Participant.pid, assembly.id),
             xid=xid,
+            invite_nonce=nonce,
             token=new_token(TokenKind.participant),
         )
         session.add(p)
@@ -193,6 +222,8 @@ def record_vote(
     """
     if participant.assembly_id != assembly.id:
         raise AssemblyError("participant does not belong to this assembly", 403)
+    if assembly.xid_required:
+        require_admitted(session, assembly, participant)
     statement = _votable(session, assembly, statement_tid, value, participant.id)
     row = {"assembly_id": assembly.id, "participant_id": participant.id, "statement_id": statement.id,
            "value": value, "created_ms": now_ms()}
@@ -220,6 +251,10 @@ _VOTE_BY_TOKEN = (
             Assembly.is_open,
             Statement.tid == bindparam("tid"),
             may_vote_clause(Assembly.strict_moderation, Participant.id),
+            # invitations.admitted in SQL: an invitation-only assembly takes the votes of current invitees only
+            or_(not_(Assembly.xid_required), exists().where(
+                XidAllow.assembly_id == Assembly.id, XidAllow.xid == Participant.xid,
+                XidAllow.nonce == Participant.invite_nonce)),
         )
     )
     .returning(Vote.id, Vote.assembly_id, Vote.participant_id, Vote.statement_id)
@@ -338,6 +373,8 @@ def add_statement(
     it had been seen by the check. A concurrent statement taking the same `tid` is retried.
     """
     text = check_statement(session, assembly, text, by_participant=author is not None)
+    if author is not None and assembly.xid_required:
+        require_admitted(session, assembly, author)
     for _attempt in range(20):
         try:
             st = insert_statement(session, assembly, text, tid=next_tid(session, assembly), author=author,

@@ -2,7 +2,7 @@
 community_item_vote (one current vote per participant and item)
 
 Revision ID: 0011_community_items
-Revises: 0008_evals
+Revises: 0009_sessions_tokens_invites
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0011_community_items'
-down_revision = '0008_evals'
+down_revision = '0009_sessions_tokens_invites'
 branch_labels = None
 depends_on = None
 
