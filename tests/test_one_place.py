@@ -102,7 +102,8 @@ def test_one_latest_vote_reduction_and_one_digest(client, db, assembly):
     from assembly.models import Participant, Statement
     from assembly.polis.export import export_files
     from assembly.results.vote_snapshot import load_snapshot
-    from assembly.voting.rules import create_participant, latest_votes, record_vote
+    from assembly.voting.latest_votes import latest_votes
+    from assembly.voting.rules import create_participant, record_vote
 
     people = [create_participant(db, assembly) for _ in range(3)]
     for who, tid, value in [(0, 0, 1), (0, 0, -1), (1, 1, 0), (1, 1, 1), (2, 2, -1), (0, 1, 1), (2, 2, 0), (0, 0, 1)]:

@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import Session, select
 
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote, XidAllow
-from assembly.voting.rules import add_statement, latest_votes
+from assembly.voting.latest_votes import latest_votes
+from assembly.voting.rules import add_statement
 from tests.conftest import invite_query, make_town_app
 
 HX = {"HX-Request": "true"}

@@ -7,11 +7,11 @@ from sqlmodel import select
 
 from assembly.models import Moderation, Vote
 from assembly.texts import normalize_text
+from assembly.voting.latest_votes import latest_votes
 from assembly.voting.rules import (
     AssemblyError,
     add_statement,
     create_participant,
-    latest_votes,
     record_vote,
     vote_by_token,
 )

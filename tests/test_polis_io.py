@@ -16,7 +16,8 @@ from assembly.models import Assembly, Moderation, Participant, Statement, Vote
 from assembly.polis.export import export_files
 from assembly.polis.read import PolisFormatError, PolisImportError, read_export
 from assembly.polis.write import import_polis, write_export
-from assembly.voting.rules import add_statement, create_participant, latest_votes, record_vote
+from assembly.voting.latest_votes import latest_votes
+from assembly.voting.rules import add_statement, create_participant, record_vote
 from tests.conftest import CONVERSATIONS, need_shared
 
 SMALL = Path(__file__).parent / "fixtures" / "polis-small"

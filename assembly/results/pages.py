@@ -22,7 +22,8 @@ from assembly.results.disclosure import disclosure, public_result
 from assembly.results.runs import latest_run, result_of
 from assembly.results.standing import where_i_stand
 from assembly.voting.identity import current_participant
-from assembly.voting.rules import latest_votes, visible
+from assembly.voting.latest_votes import latest_votes
+from assembly.voting.rules import visible
 
 bp = Blueprint("results", __name__)
 

@@ -2,7 +2,7 @@
 
 Clustering, the Polis export and the constitution all start from the same thing: for
 each (participant, statement) the value of the latest vote event. The reduction is
-`voting.rules.latest_vote_ids` (the newest event id per pair, one grouped query, also
+`voting.latest_votes.latest_vote_ids` (the newest event id per pair, one grouped query, also
 behind `latest_votes` and the API's votes/me); the digest is `digest` here, which the
 constitution's provenance uses too (tests/test_one_place.py checks that all agree).
 """
@@ -16,7 +16,7 @@ import numpy as np
 from sqlmodel import Session, select
 
 from assembly.models import Moderation, Participant, Statement, Vote
-from assembly.voting.rules import latest_vote_ids
+from assembly.voting.latest_votes import latest_vote_ids
 
 
 @dataclass(frozen=True)

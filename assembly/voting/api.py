@@ -17,11 +17,10 @@ from assembly.results.runs import latest_run, result_of
 from assembly.schemas import ERROR_RESPONSES, MyVotes, NextOut, ResultsOut, SlugPath, VoteIn, VoteOut
 from assembly.security import limiter, votes_limit
 from assembly.tokens import TokenKind, bearer_of
+from assembly.voting.latest_votes import latest_vote_ids, latest_votes
 from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import (
     check_vote,
-    latest_vote_ids,
-    latest_votes,
     record_vote,
     visible,
     vote_by_token,

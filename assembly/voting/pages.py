@@ -34,13 +34,13 @@ from assembly.invitations import valid_invitation
 from assembly.models import AGREE, DISAGREE, PASS, Assembly, Moderation, Participant, Statement
 from assembly.security import limiter, statements_limit, votes_limit
 from assembly.voting.identity import current_participant, held_invitation, remember_invitation
+from assembly.voting.latest_votes import latest_votes
 from assembly.voting.next_statement import next_with_progress
 from assembly.voting.rules import (
     AssemblyError,
     add_statement,
     check_statement,
     check_vote,
-    latest_votes,
     record_vote,
     visible,
 )

@@ -389,18 +389,3 @@ def add_statement(
         votes_changed.send(assembly.id)
         return st
     raise AssemblyError("too many statements were added at once; please try again", 503, explain=_BUSY)
-
-
-def latest_vote_ids(assembly_id: int, participant_id: int | None = None):
-    """SELECT of the newest vote event id per (participant, statement): the one latest-vote reduction."""
-    last = select(func.max(Vote.id)).where(Vote.assembly_id == assembly_id)
-    if participant_id is not None:
-        last = last.where(Vote.participant_id == participant_id)
-    return last.group_by(Vote.participant_id, Vote.statement_id)
-
-
-def latest_votes(session: Session, assembly_id: int, participant_id: int | None = None) -> dict[tuple[int, int], int]:
-    """{(participant_id, statement_id): value} of the latest event per pair."""
-    rows = session.exec(select(Vote.participant_id, Vote.statement_id, Vote.value)
-                        .where(Vote.id.in_(latest_vote_ids(assembly_id, participant_id))))
-    return {(p, s): v for p, s, v in rows}
