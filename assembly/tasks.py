@@ -248,6 +248,30 @@ def enqueue(db: Session, kind: str, assembly_id: int | None, args: dict[str, Any
     return job
 
 
+def run_here(db: Session, kind: str, assembly_id: int | None, work: Callable[[Job], Any]) -> Any:
+    """Do `work` in this process (a CLI command in the foreground) under a job row this process
+    owns, so that the rest of the platform sees it like a worker's job: if this process is killed,
+    even by SIGKILL, `job_alive` finds its pid gone and the pages show the work as failed instead
+    of running forever. SIGTERM stops it as Ctrl-C does, so its own clean-up runs."""
+    import signal
+
+    job = Job(kind=kind, assembly_id=assembly_id, status=JobStatus.running, owner=_owner(), started_at=utcnow())
+    db.add(job)
+    db.commit()
+    q = queue()
+    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        out = work(job)
+    except BaseException as exc:
+        q._finish(job.id, JobStatus.failed, "stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
+                  traceback.format_exc())
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    q._finish(job.id, JobStatus.done, "done", "")
+    return out
+
+
 def request_cancel(db: Session, job_id: int) -> None:
     """Ask a job to stop: a queued one never starts, a running one stops at its next check."""
     if db.get(JobCancel, job_id) is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from assembly.adapters import registry
 from assembly.adapters.models import Adapter
 from assembly.evals.models import EvalRun
-from assembly.models import Assembly
+from assembly.models import Assembly, Job
 from tests.adapters_support import FAST, published_assembly
 from tests.conftest import FACILITATOR_EMAIL, FACILITATOR_PASSWORD, make_app
 
@@ -53,6 +54,8 @@ def test_cli_run_writes_report_card_and_refreshes_the_archive(ft):
     assert "eval run" in result.output and "fit to ship" in result.output.lower()
     ev = rows(app, EvalRun)[-1]
     assert ev.status == "done" and ev.fit_to_ship is not None and ev.adapter_id == before.id
+    job = next(j for j in rows(app, Job) if j.id == ev.job_id)  # owned by the CLI's process while it ran
+    assert job.kind == "evals.run" and job.status == "done" and job.owner.endswith(f":{os.getpid()}")
     report_path = Path(app.config["FINETUNE_DIR"]) / ev.report_path
     body = report_path.read_bytes()
     assert hashlib.sha256(body).hexdigest() == ev.report_sha256

@@ -16,7 +16,9 @@ from assembly.adapters import registry
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
 from assembly.evals import runner
+from assembly.evals.models import EvalRun
 from assembly.models import Assembly, Facilitator
+from assembly.tasks import run_here
 
 
 def _adapter(db, assembly: Assembly, ref: str):
@@ -66,8 +68,14 @@ def run_cmd(slug: str, base_model: str | None, adapter_ref: str | None, suites: 
             bar.set_postfix_str(what)
             bar.refresh()
 
+        def work(job) -> EvalRun:
+            ev.job_id = job.id  # a kill of this process then shows as failed, not as running forever
+            db.add(ev)
+            db.commit()
+            return runner.execute(app, ev.id, progress)
+
         try:
-            ev = runner.execute(app, ev.id, progress)
+            ev = run_here(db, runner.KIND, a.id, work)
         except Exception as exc:
             raise click.ClickException(f"eval {ev.id} failed: {exc}") from exc
     click.echo(f"eval run {ev.id}: {ev.summary}")
