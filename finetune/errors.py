@@ -38,3 +38,7 @@ class CorruptCheckpointError(FinetuneError):
 class DiskFullError(FinetuneError):
     """The disk filled up while writing; the partial files were removed."""
 
+
+
+class CritiqueUnsupportedError(FinetuneError):
+    """The critique-and-revision stage was asked of a base model without a chat template."""

@@ -25,13 +25,25 @@ def load_with_adapter(base: BaseModel, adapter_dir: str | os.PathLike | None, de
 def generate(base: BaseModel, adapter_dir: str | os.PathLike | None, prompt: str, max_new_tokens: int = 96,
              seed: int = 0, do_sample: bool = False, temperature: float = 0.7) -> str:
     """The continuation of `prompt` (without the prompt), greedy unless do_sample."""
-    import torch
-
     if not prompt.strip():
         raise ValueError("the prompt is empty")
     model, tokenizer = load_with_adapter(base, adapter_dir)
+    return complete(model, tokenizer, prompt, max_new_tokens=max_new_tokens, seed=seed, do_sample=do_sample,
+                    temperature=temperature)
+
+
+def complete(model, tokenizer, prompt: str, max_new_tokens: int = 96, seed: int = 0, do_sample: bool = False,
+             temperature: float = 0.7, add_special_tokens: bool = True) -> str:
+    """The continuation of `prompt` under an already loaded model: the one decoding step every caller shares.
+
+    `generate` loads and calls this once; the critique stage (finetune/critique.py) loads once and
+    calls it three times per record, with `add_special_tokens=False` because a chat template has
+    already written the BOS token.
+    """
+    import torch
+
     torch.manual_seed(seed)
-    inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=add_special_tokens).to(model.device)
     sampling = {"do_sample": True, "temperature": temperature} if do_sample else {"do_sample": False}
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,

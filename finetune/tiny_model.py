@@ -20,6 +20,9 @@ _CORPUS = [
     "Lí kám tóng-ì tsit kù uē? Tâi-lô tone marks: á à â ā a̍ a̋. 台語 Tâi-gí.",
 ]
 SPECIAL = {"pad": "<pad>", "eos": "<eos>", "bos": "<bos>", "unk": "<unk>"}
+# A minimal chat template, so the critique stage's mechanics can be tested without a real chat model.
+TINY_CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+                      "{% if add_generation_prompt %}assistant:{% endif %}")
 
 
 def build_tiny_tokenizer(vocab_size: int = 512):
@@ -37,13 +40,19 @@ def build_tiny_tokenizer(vocab_size: int = 512):
                                    bos_token=SPECIAL["bos"], unk_token=SPECIAL["unk"])
 
 
-def build_tiny_test_model(folder: Path, seed: int = 0) -> Path:
-    """Write a tiny random Gemma3ForCausalLM (about 100k parameters) and its tokenizer to `folder`."""
+def build_tiny_test_model(folder: Path, seed: int = 0, chat: bool = False) -> Path:
+    """Write a tiny random Gemma3ForCausalLM (about 100k parameters) and its tokenizer to `folder`.
+
+    chat=True gives the tokenizer TINY_CHAT_TEMPLATE (a stand-in for an instruction-tuned model);
+    the default has none, like the default base model.
+    """
     import torch
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
     folder = Path(folder)
     tokenizer = build_tiny_tokenizer()
+    if chat:
+        tokenizer.chat_template = TINY_CHAT_TEMPLATE
     config = Gemma3TextConfig(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=2, num_key_value_heads=1, head_dim=32, max_position_embeddings=1024,

@@ -24,6 +24,7 @@ MODULES=(
   tests/test_rating_db.py
   tests/test_evals_community.py
   tests/test_sessions_tokens.py tests/test_invitations.py tests/test_session_cookie.py
+  tests/test_adapters_critique.py
 )
 
 skip() {

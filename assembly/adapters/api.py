@@ -108,7 +108,7 @@ def show(slug: str, name: str):
 
 @bp.post("/assemblies/<slug>/training-runs")
 def start(slug: str):
-    """Start a run: {"version", "base_model", "method", "steps", "name", "parent", "private"} (all optional)."""
+    """Start a run from a JSON body with the train form's fields (version, base_model, method, ...), all optional."""
     from assembly.adapters.web import start_from_form
 
     a = _owned(slug)
@@ -116,7 +116,7 @@ def start(slug: str):
     if body is None and request.content_length:
         raise AssemblyError("the request body must be JSON (Content-Type: application/json)", 422)
     body = body or {}
-    known = {"version", "base_model", "method", "steps", "name", "parent", "private"}
+    known = {"version", "base_model", "method", "steps", "name", "parent", "private", "critique"}
     if not isinstance(body, dict) or set(body) - known:
         raise AssemblyError(f"unknown field(s): {', '.join(sorted(set(body) - known))}; known: "
                             f"{', '.join(sorted(known))}" if isinstance(body, dict) else "the body must be an object",

@@ -86,11 +86,15 @@ def _in_this_process(run_id: int) -> None:
 @click.option("--name", default=None, help="Adapter name in the registry (default: cVERSION-METHOD-rRUN).")
 @click.option("--parent", default=None, help="Continue from this adapter (SLUG/NAME); lineage records it.")
 @click.option("--private", is_flag=True, help="Only the assembly's owner can see and pull the adapter.")
+@click.option("--critique", is_flag=True,
+              help="First answer, critique against a principle and revise (chat base models only, e.g. "
+                   "smollm2-135m-instruct); the revisions become extra SFT records and DPO pairs.")
 @click.option("--foreground", is_flag=True,
               help="Train in this process instead of queueing the job for `flask worker`.")
 @click.option("--no-follow", is_flag=True, help="Queue the run and return at once (print its id).")
 def train_cmd(slug: str, number: int | None, base_model: str | None, method: str, steps: int | None,
-              name: str | None, parent: str | None, private: bool, foreground: bool, no_follow: bool) -> None:
+              name: str | None, parent: str | None, private: bool, critique: bool, foreground: bool,
+              no_follow: bool) -> None:
     """Train an adapter on SLUG's published constitution, with a progress bar.
 
     By default the run is queued for a worker (`flask --app app worker`, which `make run` starts)
@@ -104,7 +108,8 @@ def train_cmd(slug: str, number: int | None, base_model: str | None, method: str
         ds = datasets.dataset_for(current_app, db, a, v)
         parent_row = _adapter(parent)[1] if parent else None
         run = runs.create(current_app, db, a, ds, method=method, steps=steps, name=name, parent=parent_row,
-                          private=private, base_model=base_model or current_app.config["FINETUNE_BASE_MODEL"])
+                          private=private, base_model=base_model or current_app.config["FINETUNE_BASE_MODEL"],
+                          critique=critique)
         if not foreground:
             run = runs.enqueue_run(db, run)
     except AssemblyError as exc:

@@ -22,8 +22,10 @@ from sqlmodel import Session, select
 
 from assembly.adapters import datasets, registry
 from assembly.adapters.models import ACTIVE, METHODS, Adapter, Dataset, RunStatus, TrainingRun
+from assembly.constitution import versions
 from assembly.domain_errors import AssemblyError
 from assembly.models import Assembly, Job, JobStatus, utcnow
+from assembly.models_constitution import ConstitutionVersion
 from assembly.tasks import CANCELLED, Cancelled, TaskContext, background_task, enqueue, job_alive, request_cancel
 
 KIND = "finetune.train"
@@ -59,6 +61,23 @@ def check_base_model_name(name: str) -> str:
                         "not an existing folder, and not a hub id of the form org/name", 422)
 
 
+def check_critique_model(name: str) -> None:
+    """Refuse (422) the critique stage for a base model known to have no chat template, saying why.
+
+    Registered models say whether they are chat models; a local folder is read for a chat
+    template; a hub id is checked by the worker once downloaded (the run fails with the reason).
+    """
+    from finetune.base_models import REGISTRY, TINY_TEST_MODEL
+    from finetune.critique import WHY_CHAT, has_chat_template
+
+    entry = REGISTRY.get(name)
+    if name == TINY_TEST_MODEL or (entry is not None and not entry.chat) or \
+            (entry is None and Path(name).expanduser().exists() and not has_chat_template(Path(name).expanduser())):
+        chat = ", ".join(n for n, e in REGISTRY.items() if e.chat)
+        raise AssemblyError(f"{name} is a base model without a chat template, so it cannot be used for critique: "
+                            f"{WHY_CHAT}. Choose a chat model ({chat}) or train without critique.", 422)
+
+
 def resolve_base_model(app: Flask, name: str):
     """The worker's side: the local folder of the base model (converted or downloaded once)."""
     from finetune.base_models import resolve
@@ -74,8 +93,12 @@ def start(app: Flask, db: Session, assembly: Assembly, ds: Dataset, **options: A
 def create(app: Flask, db: Session, assembly: Assembly, ds: Dataset, *, base_model: str, method: str = "sft",
            steps: int | None = None, name: str | None = None, parent: Adapter | None = None,
            private: bool = False, seed: int = 0, created_by: int | None = None,
-           extra: dict[str, Any] | None = None) -> TrainingRun:
-    """Validate the options and record the run (not queued yet: see `enqueue_run`)."""
+           extra: dict[str, Any] | None = None, critique: bool = False) -> TrainingRun:
+    """Validate the options and record the run (not queued yet: see `enqueue_run`).
+
+    critique=True adds the critique-and-revision stage (finetune/critique.py) before training; it
+    needs a chat model, so a base model known to have no chat template is refused here (422).
+    """
     from finetune.config import TrainConfig
     from finetune.errors import FinetuneError
 
@@ -106,8 +129,14 @@ def create(app: Flask, db: Session, assembly: Assembly, ds: Dataset, *, base_mod
     if "dpo" in method and not kinds.get("preference_total"):
         raise AssemblyError("this dataset has no preference pairs, so DPO has nothing to learn from: use sft", 409)
     base_model = check_base_model_name(base_model)
+    if critique:
+        check_critique_model(base_model)
+        if not kinds.get("sft", {}).get("principle"):
+            raise AssemblyError("this dataset trains on no principle (they are all held out for the evals), so "
+                                "the critique stage has nothing to critique answers against: train without it", 409)
+    stored = {**cfg.to_dict(), **({"critique": True} if critique else {})}
     run = TrainingRun(assembly_id=assembly.id, dataset_id=ds.id, base_model=base_model, method=method,
-                      hyperparameters_json=json.dumps(cfg.to_dict(), sort_keys=True), seed=cfg.seed,
+                      hyperparameters_json=json.dumps(stored, sort_keys=True), seed=cfg.seed,
                       adapter_name=name or "", is_private=private, max_steps=cfg.max_steps * (2 if method == "sft+dpo"
                                                                                                  else 1),
                       parent_adapter_id=parent.id if parent else None, created_by=created_by)
@@ -294,6 +323,10 @@ def _train(ctx: TaskContext, run_id: int) -> str:
         db.commit()
     data = load_dataset(datasets.folder(app, ds), ds.sha256)
     hyper = json.loads(run.hyperparameters_json)
+    critique_sha = None
+    if hyper.pop("critique", False):
+        data = _critiqued(ctx, writer, run, ds, base, data)
+        critique_sha = data.sha256
     if parent is not None:
         hyper["parent_adapter"] = str(registry.adapter_dir(app, parent))
     cfg = TrainConfig.from_dict(hyper)
@@ -301,6 +334,7 @@ def _train(ctx: TaskContext, run_id: int) -> str:
     t0 = time.monotonic()
     result = train(base, data, cfg, out, on_progress=writer, should_stop=ctx.cancel_requested,
                    provenance={**datasets.provenance(ds), "training_run_id": run.id,
+                               **({"critique_dataset_sha256": critique_sha} if critique_sha else {}),
                                "parent_adapter": f"{assembly.slug}/{parent.name}" if parent else None},
                    community={"title": assembly.title, "slug": assembly.slug,
                               "constitution_url": f"/a/{assembly.slug}/constitution/v/{ds.constitution_number}"})
@@ -323,3 +357,49 @@ def _train(ctx: TaskContext, run_id: int) -> str:
         shutil.rmtree(ckpt, ignore_errors=True)
     writer.log(f"registered adapter {assembly.slug}/{adapter.name} (archive sha256 {adapter.archive_sha256})")
     return f"adapter {assembly.slug}/{adapter.name}"
+
+
+CRITIQUE_DIR = "critique-dataset"
+
+
+def _critiqued(ctx: TaskContext, writer: RunWriter, run: TrainingRun, ds: Dataset, base, data):
+    """The reviewed dataset plus the critique stage's records, written once under runs/ID/critique-dataset.
+
+    A resumed run reads the folder back instead of generating again, so the records it trains on
+    are the ones already written (and shown in its log).
+    """
+    from finetune.base_models import load
+    from finetune.critique import CritiqueConfig, augment, principles_of, with_critique
+    from finetune.data import TrainingDataset
+
+    folder = run_dir(ctx.app, run) / CRITIQUE_DIR
+    if (folder / "manifest.json").is_file():
+        merged = TrainingDataset.read_jsonl(folder)
+        writer.log(f"critique: reusing the {merged.report['critique']['records']} critique records in {CRITIQUE_DIR}/")
+        return merged
+    with Session(ctx.engine) as db:
+        doc = versions.exported(db.get(ConstitutionVersion, ds.constitution_version_id))
+    cfg = CritiqueConfig(seed=run.seed)
+    writer.log(f"critique: answering, critiquing and revising up to {cfg.max_records} prompts with {run.base_model}")
+    model, tokenizer = load(base)
+    result = augment(model, tokenizer, run.base_model, data.sft, principles_of(data.sft, doc), cfg,
+                     should_stop=ctx.cancel_requested,
+                     on_record=lambda done, total: writer({"log": f"critique: {done}/{total} prompts"}))
+    del model
+    if ctx.cancel_requested():
+        raise Cancelled()
+    merged = with_critique(data, result, run.base_model)
+    merged.write_jsonl(folder)
+    summary = merged.report["critique"]
+    writer.log(f"critique: {summary['records']} records and {summary['pairs']} pairs from {summary['attempted']} "
+               f"prompts ({summary['skipped']} skipped: the revision changed nothing); dataset {merged.sha256[:12]}…")
+    return merged
+
+
+def critique_report(app: Flask, run: TrainingRun) -> dict[str, Any] | None:
+    """The critique stage's report of a run (records, pairs, principles), once the stage has written it."""
+    try:
+        manifest = json.loads((run_dir(app, run) / CRITIQUE_DIR / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {**manifest["report"].get("critique", {}), "counts": manifest["report"].get("counts", {})}

@@ -123,9 +123,10 @@ def start_from_form(a: Assembly, form: dict[str, Any]) -> TrainingRun:
     ds = datasets.dataset_for(current_app, db, a, v)
     private = form.get("private") in (True, "1", "on", "true", "yes")
     base_model = str(form.get("base_model") or "").strip() or current_app.config["FINETUNE_BASE_MODEL"]
+    critique = form.get("critique") in (True, "1", "on", "true", "yes")
     return runs.start(current_app, db, a, ds, base_model=base_model, method=str(form.get("method") or "sft").strip(),
                       steps=_int_field(form.get("steps"), "steps"), name=str(form.get("name") or "").strip() or None,
-                      parent=parent, private=private, created_by=current_facilitator().id)
+                      parent=parent, private=private, created_by=current_facilitator().id, critique=critique)
 
 
 @bp.post("/facilitate/<slug>/train")
@@ -153,7 +154,7 @@ def _run_context(a: Assembly, run: TrainingRun) -> dict[str, Any]:
     adapter = db.exec(select(Adapter).where(Adapter.run_id == run.id)).first()
     return {"assembly": a, "run": run, "adapter": adapter, "active": run.status in ACTIVE,
             "dataset": db.get(Dataset, run.dataset_id), "chart": loss_chart(json.loads(run.loss_curve_json)),
-            "hyper": json.loads(run.hyperparameters_json)}
+            "hyper": json.loads(run.hyperparameters_json), "critique": runs.critique_report(current_app, run)}
 
 
 @bp.get("/facilitate/<slug>/runs/<int:run_id>")
