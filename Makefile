@@ -41,9 +41,10 @@ run: setup
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## Set up and run the whole test suite on SQLite, then the database tests on a throwaway PostgreSQL
-## (installs Debian's chromium and postgresql when missing; PostgreSQL is skipped, with the reason, where it cannot be had)
+## (installs Debian's chromium, redis-server and postgresql when missing; PostgreSQL is skipped, with the reason, where it cannot be had)
 test: setup
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	command -v chromium >/dev/null && command -v redis-server >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq chromium redis-server >/dev/null)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 	PYTHON=$(BIN)/python scripts/test_postgres.sh
