@@ -96,7 +96,18 @@ def test_the_facilitator_page_shows_votes_per_group_and_moderation_decides(plant
                        data={"moderation": "bogus"}).status_code == 400
     assert client.post(f"/facilitate/planted/evals/items/{consensus}/moderation",
                        data={"moderation": "accepted"}).status_code == 303
-    assert app.test_client().get("/facilitate/planted/evals/items").status_code in (302, 401)  # not logged in
+    anonymous = app.test_client().get("/facilitate/planted/evals/items")
+    assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
+    from assembly.auth import create_facilitator
+
+    with Session(app.extensions["assembly_engine"]) as db:
+        other = create_facilitator(db, "other@example.org", "another long password", "Other").id
+    stranger = app.test_client()
+    log_in(stranger, other)
+    assert stranger.get("/facilitate/planted/evals/items").status_code == 403
+    assert stranger.post(f"/facilitate/planted/evals/items/{consensus}/moderation",
+                         data={"moderation": "rejected"}).status_code == 403
+    assert all(it.moderation == "accepted" for it in _rows(app, CommunityItem))
 
 
 @pytest.mark.slow

@@ -3,8 +3,8 @@
 What it evaluates on comes from the database: the adapter's training run gives the dataset (its
 held-out statements and groups), the dataset gives the constitution version (the groups' views
 for the steerable check); the community-written items that pass the constitution's rule and the
-filed red-team items come from their tables. Without an adapter, the assembly's newest dataset is used, so a base
-model can be evaluated before anything is trained. The report is written to a temporary file and
+filed red-team items come from their tables. Without an adapter, the assembly's newest dataset is
+used, so a base model can be evaluated before anything is trained. The report is written to a temporary file and
 moved into place; the row turns `done` only after that, and a failure leaves no report behind.
 """
 
