@@ -20,11 +20,16 @@ import hmac
 import json
 
 from flask import current_app
+from flask_babel import lazy_gettext
 from sqlmodel import Session, select
 
+from assembly.domain_errors import AssemblyError
 from assembly.models import Assembly, Participant, XidAllow
 
 MAX_KEY = 64  # longer than any key this module makes; longer input is refused unread
+INVITATION_ONLY = lazy_gettext("This assembly is by invitation only. Please open the personal link you were sent.")
+BAD_INVITATION = lazy_gettext(
+    "Your invitation link is not valid for this assembly. Please check the link you were sent.")
 
 
 def invite_key(secret: str | bytes, assembly_id: int, xid: str, nonce: str) -> str:
@@ -60,3 +65,10 @@ def admitted(db: Session, assembly: Assembly, participant: Participant) -> bool:
         XidAllow.assembly_id == assembly.id, XidAllow.xid == participant.xid,
         XidAllow.nonce == participant.invite_nonce)).first()
     return row is not None
+
+
+def require_admitted(db: Session, assembly: Assembly, participant: Participant) -> None:
+    """403 when `participant` may not take part in an invitation-only assembly (no current invitation)."""
+    if not admitted(db, assembly, participant):
+        raise AssemblyError("this assembly is by invitation; open your personal invite link again", 403,
+                            explain=INVITATION_ONLY)

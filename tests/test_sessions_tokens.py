@@ -181,3 +181,34 @@ def test_the_tokens_page_lists_your_tokens_and_revokes_one_with_csrf(database_ur
     zh = client.get("/facilitate/tokens", headers={"Accept-Language": "zh-TW"}).text
     assert "API 權杖" in zh
     app.extensions["assembly_engine"].dispose()
+
+
+def test_the_upgrade_gives_old_tokens_an_expiry_and_old_invitees_new_links(empty_database_url):
+    """Migration 0009: no token issued before expiry existed stays valid for ever; `?xid=` links lose their power."""
+    from sqlalchemy import text
+
+    from assembly.db import make_engine
+    from assembly.migrate import upgrade
+
+    engine = make_engine(empty_database_url)
+    upgrade(engine, "0008_evals")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO facilitator (email, name, password_hash, created_at) "
+                          "VALUES ('old@example.org', '', 'x', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO apitoken (facilitator_id, name, token_hash, created_at, revoked) "
+                          "SELECT id, 'old', 'h', CURRENT_TIMESTAMP, false FROM facilitator"))
+        conn.execute(text("INSERT INTO assembly (slug, title, question, description, language, strict_moderation, "
+                          "participants_can_write, statement_max_length, is_open, xid_required, created_at, source) "
+                          "VALUES ('old', 'Old', '', '', 'en', false, true, 280, true, true, CURRENT_TIMESTAMP, '')"))
+        conn.execute(text("INSERT INTO xidallow (assembly_id, xid) SELECT id, 'm1' FROM assembly"))
+        conn.execute(text("INSERT INTO xidallow (assembly_id, xid) SELECT id, 'm2' FROM assembly"))
+    upgrade(engine)
+    with Session(engine) as db:
+        token = db.exec(select(ApiToken)).one()
+        left = token.expires_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)
+        assert timedelta(days=89) < left <= timedelta(days=90)
+        from assembly.models import XidAllow
+
+        nonces = [row.nonce for row in db.exec(select(XidAllow))]
+        assert len(set(nonces)) == 2 and all(len(n) == 16 for n in nonces)
+    engine.dispose()

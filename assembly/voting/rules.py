@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from assembly.domain_errors import AssemblyError
-from assembly.invitations import admitted, valid_invitation
+from assembly.invitations import BAD_INVITATION, INVITATION_ONLY, require_admitted, valid_invitation
 from assembly.models import (
     BIGINT_MAX,
     VOTE_VALUES,
@@ -97,18 +97,6 @@ def _next_number(session: Session, column, assembly_id: int) -> int:
     return 0 if current is None else current + 1
 
 
-_INVITATION_ONLY = lazy_gettext("This assembly is by invitation only. Please open the personal link you were sent.")
-_BAD_INVITATION = lazy_gettext(
-    "Your invitation link is not valid for this assembly. Please check the link you were sent.")
-
-
-def require_admitted(session: Session, assembly: Assembly, participant: Participant) -> None:
-    """403 when `participant` may not take part in an invitation-only assembly (no current invitation)."""
-    if not admitted(session, assembly, participant):
-        raise AssemblyError("this assembly is by invitation; open your personal invite link again", 403,
-                            explain=_INVITATION_ONLY)
-
-
 def create_participant(
     session: Session, assembly: Assembly, xid: str | None = None, invite: str | None = None
 ) -> Participant:
@@ -126,7 +114,7 @@ def create_participant(
                 "Your invitation link is not valid. Please open the personal link you were sent."))
     invitation = valid_invitation(session, assembly, xid, invite)
     if assembly.xid_required and invitation is None:
-        explain = _INVITATION_ONLY if xid is None else _BAD_INVITATION
+        explain = INVITATION_ONLY if xid is None else BAD_INVITATION
         raise AssemblyError("this assembly is by invitation; your link has no valid id", 403,
                             explain=explain)
     nonce = invitation.nonce if invitation is not None else None
