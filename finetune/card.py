@@ -66,7 +66,7 @@ def render_card(record: dict[str, Any], base: BaseModel, dataset, community: dic
         "describing how each opinion group differs. Preference pairs prefer the answer that every opinion group "
         "prefers by its votes. Scrubbed from participants' text: "
         + ", ".join(f"{n} {k}" for k, n in rep["scrubbed"].items()) + ". No participant ids are in the data.", "",
-        *_language_note(dataset),
+        *_language_note(dataset, prov),
         "## Base model and licence", "",
         f"- Base model: `{base.name}` ({base.source}), weights sha256 `{base.weights_sha256}`",
         f"- Licence: `{base.license}`. {base.license_note}",
@@ -100,12 +100,13 @@ def render_card(record: dict[str, Any], base: BaseModel, dataset, community: dic
     return "\n".join(lines)
 
 
-def _language_note(dataset) -> list[str]:
-    """The Taigi records' section (what they are, how the CC BY-ND dictionary was used); none without them."""
+def _language_note(dataset, prov: dict[str, Any]) -> list[str]:
+    """The Taigi records' section (why they are in, what they are, how the CC BY-ND dictionary was used);
+    none without them."""
     from finetune.taigi_data import card_note
 
     records = [r for r in dataset.sft if isinstance(r.get("source"), dict) and r["source"].get("language_stage")]
-    note = card_note(records)
+    note = card_note(records, str(prov.get("taigi_records_why") or ""))
     return [note.rstrip(), ""] if note else []
 
 

@@ -50,6 +50,22 @@ def wants_taigi(language: str, requested: bool = False) -> bool:
     return requested or any(tag == t or tag.startswith(t + "-") for t in TAIGI_LANGUAGES)
 
 
+LANGUAGE_KINDS = ("taigi-reading", "mandarin-taigi", "taigi-answer")  # the record kinds language_records makes
+
+
+def records_reason(language: str, taigi: bool | None) -> str:
+    """Why a dataset has Taigi records or not, for the run's provenance and the model card.
+
+    taigi: the facilitator's choice (True: asked for them, False: declined them, None: not said,
+    so the assembly's language decides).
+    """
+    if taigi is False:
+        return "declined by the facilitator"
+    if taigi and not wants_taigi(language):
+        return "requested by the facilitator"
+    return "the assembly's language is Taigi" if wants_taigi(language) else "not a Taigi assembly"
+
+
 def reading(han: str) -> str:
     """taibun's Tâi-lô reading (tone marks) of Han-script Taigi."""
     from taibun import Converter
@@ -110,8 +126,12 @@ def language_records(statements: Iterable[dict[str, Any]], slug: str, language: 
     return out
 
 
-def card_note(records: list[dict[str, Any]]) -> str:
-    """Markdown for the model card: what the language records are and how the dictionary was used ('' if none)."""
+def card_note(records: list[dict[str, Any]], why: str = "") -> str:
+    """Markdown for the model card: what the language records are and how the dictionary was used ('' if none).
+
+    why: the reason they are in (`records_reason`), said first so a reader knows whether the
+    facilitator asked for them.
+    """
     if not records:
         return ""
     n_dict = sum(r["source"].get("language_stage") == "dictionary" for r in records)
@@ -119,7 +139,8 @@ def card_note(records: list[dict[str, Any]]) -> str:
     n_written = sum(r["source"].get("language_stage") == "written" for r in records)
     return (
         "## Taigi language records\n\n"
-        f"The training data includes {len(records)} records that teach Taiwanese Hokkien (Taigi): "
+        + (f"Included because: {why}.\n\n" if why else "")
+        + f"The training data includes {len(records)} records that teach Taiwanese Hokkien (Taigi): "
         f"{n_dict} dictionary words with their Tâi-lô readings, {n_written} records from Mandarin–Taigi "
         f"sentence pairs written for this project, and {n_stmt} records from the assembly's own Taigi "
         "statements (held-out statements excluded).\n\n"

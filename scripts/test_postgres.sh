@@ -25,6 +25,7 @@ MODULES=(
   tests/test_evals_community.py
   tests/test_sessions_tokens.py tests/test_invitations.py tests/test_session_cookie.py
   tests/test_adapters_critique.py
+  tests/test_adapters_taigi.py
 )
 
 skip() {

@@ -55,3 +55,20 @@ def test_empty_input_prints_nothing(runner):
 def test_help_says_what_it_does(runner):
     result = runner.invoke(args=["evals", "langid", "--help"])
     assert result.exit_code == 0 and "nan-Hant" in result.output and "error" in result.output
+
+
+def test_other_encodings_name_the_offending_byte_and_the_next_line_is_still_judged(runner):
+    data = "café au lait\n".encode("latin-1") + "你食飽未？\n".encode() + "阮欲去菜市仔買菜。\n".encode("utf-16")
+    result = run(runner, data)
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "error\tnot UTF-8 (invalid byte at offset 3)"  # é in Latin-1 is the lone byte 0xe9
+    assert lines[1].split("\t")[0] == "nan-Hant"
+    assert len(lines) >= 3 and all(line.startswith("error\t") for line in lines[2:])  # UTF-16: never a guess
+
+
+def test_a_megabyte_of_binary_data_gets_a_clear_error_on_every_line(runner):
+    data = bytes(range(256)) * 5000  # 1.28 MB of every byte value, 0x0a included: 5,000 "lines" with NUL or bad UTF-8
+    result = run(runner, data)
+    assert result.exit_code == 1 and result.stdout.startswith("error\t")
+    assert all(line.startswith("error\t") for line in result.stdout.splitlines())

@@ -51,7 +51,7 @@ def adapter_json(a: Assembly, adapter: Adapter, run: TrainingRun | None = None, 
         "training_run": {"id": run.id, "method": run.method, "steps": run.max_steps, "seed": run.seed,
                          "final_loss": run.loss, "tokens_per_s": run.tokens_per_s, "wall_time_s": run.wall_time_s,
                          "parent_adapter_id": run.parent_adapter_id},
-        "provenance": datasets.provenance(ds),
+        "provenance": datasets.provenance(ds, a.language),
         "files": [{"path": f["path"], "size": f["size"], "sha256": f["sha256"]} for f in registry.files_of(adapter)],
     }
 
@@ -108,7 +108,12 @@ def show(slug: str, name: str):
 
 @bp.post("/assemblies/<slug>/training-runs")
 def start(slug: str):
-    """Start a run from a JSON body with the train form's fields (version, base_model, method, ...), all optional."""
+    """Start a run: {"version", "base_model", "method", "steps", "name", "parent", "private", "critique", "taigi"}
+    (all optional).
+
+    taigi (true/false): Taigi language records in the training data; left out, the assembly's
+    language decides (docs/language.md).
+    """
     from assembly.adapters.web import start_from_form
 
     a = _owned(slug)
@@ -116,11 +121,13 @@ def start(slug: str):
     if body is None and request.content_length:
         raise AssemblyError("the request body must be JSON (Content-Type: application/json)", 422)
     body = body or {}
-    known = {"version", "base_model", "method", "steps", "name", "parent", "private", "critique"}
+    known = {"version", "base_model", "method", "steps", "name", "parent", "private", "critique", "taigi"}
     if not isinstance(body, dict) or set(body) - known:
         raise AssemblyError(f"unknown field(s): {', '.join(sorted(set(body) - known))}; known: "
                             f"{', '.join(sorted(known))}" if isinstance(body, dict) else "the body must be an object",
                             422)
+    if "taigi" in body and not isinstance(body["taigi"], bool):
+        raise AssemblyError("taigi must be true or false (JSON booleans), or left out", 422)
     run = start_from_form(a, body)
     return jsonify(run_json(a, run)), 202
 

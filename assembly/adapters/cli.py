@@ -89,11 +89,15 @@ def _in_this_process(run_id: int) -> None:
 @click.option("--critique", is_flag=True,
               help="First answer, critique against a principle and revise (chat base models only, e.g. "
                    "smollm2-135m-instruct); the revisions become extra SFT records and DPO pairs.")
+@click.option("--taigi/--no-taigi", default=None,
+              help="Add Taigi language records to the training data, or leave them out "
+                   "(default: only for a Taigi assembly; docs/language.md).")
 @click.option("--foreground", is_flag=True,
               help="Train in this process instead of queueing the job for `flask worker`.")
 @click.option("--no-follow", is_flag=True, help="Queue the run and return at once (print its id).")
 def train_cmd(slug: str, number: int | None, base_model: str | None, method: str, steps: int | None,
-              name: str | None, parent: str | None, private: bool, critique: bool, foreground: bool,
+              name: str | None, parent: str | None, private: bool, critique: bool, taigi: bool | None,
+              foreground: bool,
               no_follow: bool) -> None:
     """Train an adapter on SLUG's published constitution, with a progress bar.
 
@@ -105,7 +109,7 @@ def train_cmd(slug: str, number: int | None, base_model: str | None, method: str
     try:
         a = get_assembly(db, slug)
         v = datasets.published_version(db, a, number)
-        ds = datasets.dataset_for(current_app, db, a, v)
+        ds = datasets.dataset_for(current_app, db, a, v, taigi=taigi)
         parent_row = _adapter(parent)[1] if parent else None
         run = runs.create(current_app, db, a, ds, method=method, steps=steps, name=name, parent=parent_row,
                           private=private, base_model=base_model or current_app.config["FINETUNE_BASE_MODEL"],

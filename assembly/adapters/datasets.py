@@ -37,8 +37,13 @@ def published_version(db: Session, assembly: Assembly, number: int | None) -> Co
     return v
 
 
-def dataset_for(app: Flask, db: Session, assembly: Assembly, version: ConstitutionVersion) -> Dataset:
+def dataset_for(app: Flask, db: Session, assembly: Assembly, version: ConstitutionVersion,
+                taigi: bool | None = None) -> Dataset:
     """The dataset of a published version: the existing row, or built, written and recorded now.
+
+    taigi: the facilitator's choice of Taigi language records (docs/language.md): True adds them
+    to any assembly's data, False leaves them out even for a Taigi assembly, None lets the
+    assembly's language decide. The records change the data, so each choice is its own dataset.
 
     Raises AssemblyError (409) for an empty dataset or a constitution the builder refuses;
     nothing is written then.
@@ -50,9 +55,11 @@ def dataset_for(app: Flask, db: Session, assembly: Assembly, version: Constituti
     doc = versions.exported(version)
     accepted = db.exec(select(Statement).where(Statement.assembly_id == assembly.id,
                                                Statement.moderation == Moderation.accepted))
-    # A Taigi assembly's dataset also teaches the language (docs/language.md); [] for any other.
-    extra = language_records([{"tid": s.tid, "text": s.text} for s in accepted], assembly.slug,
-                             assembly.language, topic=assembly.question)
+    # A Taigi assembly's dataset also teaches the language (docs/language.md), and so does any
+    # assembly's when the facilitator asks; [] otherwise.
+    extra = [] if taigi is False else language_records(
+        [{"tid": s.tid, "text": s.text} for s in accepted], assembly.slug, assembly.language,
+        requested=bool(taigi), topic=assembly.question)
     pairs, rated = _human_rating(db, assembly)
     try:
         data = build_dataset(DatasetInput(constitution=doc, extra_sft=extra, extra_preference=pairs,
@@ -96,9 +103,29 @@ def folder(app: Flask, ds: Dataset) -> Path:
     return finetune_dir(app) / ds.path
 
 
-def provenance(ds: Dataset) -> dict[str, Any]:
-    """The dataset's links down the chain, with ids and hashes (for run records and the card)."""
-    return {"dataset_id": ds.id, "dataset_sha256": ds.sha256, "constitution_version_id": ds.constitution_version_id,
+def taigi_records(ds: Dataset) -> int:
+    """How many Taigi language records the dataset holds (its report counts them by kind)."""
+    from finetune.taigi_data import LANGUAGE_KINDS
+
+    sft = report(ds).get("counts", {}).get("sft", {})
+    return sum(int(sft.get(kind, 0)) for kind in LANGUAGE_KINDS)
+
+
+def provenance(ds: Dataset, language: str | None = None) -> dict[str, Any]:
+    """The dataset's links down the chain, with ids and hashes (for run records and the card).
+
+    language: the assembly's; with it, how many Taigi language records went in and why (asked
+    for, declined, or the assembly's language), which the model card states.
+    """
+    extra: dict[str, Any] = {}
+    if language is not None:
+        from finetune.taigi_data import records_reason, wants_taigi
+
+        n = taigi_records(ds)
+        taigi = (True if n else None) if not wants_taigi(language) else (None if n else False)
+        extra = {"taigi_records": n, "taigi_records_why": records_reason(language, taigi)}
+    return {**extra, "dataset_id": ds.id, "dataset_sha256": ds.sha256,
+            "constitution_version_id": ds.constitution_version_id,
             "constitution_version": ds.constitution_number, "constitution_hash": ds.constitution_hash,
             "clustering_run_id": ds.clustering_run_id, "vote_snapshot_sha256": ds.vote_snapshot_hash}
 

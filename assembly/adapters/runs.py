@@ -333,7 +333,7 @@ def _train(ctx: TaskContext, run_id: int) -> str:
     out = run_dir(app, run)
     t0 = time.monotonic()
     result = train(base, data, cfg, out, on_progress=writer, should_stop=ctx.cancel_requested,
-                   provenance={**datasets.provenance(ds), "training_run_id": run.id,
+                   provenance={**datasets.provenance(ds, assembly.language), "training_run_id": run.id,
                                **({"critique_dataset_sha256": critique_sha} if critique_sha else {}),
                                "parent_adapter": f"{assembly.slug}/{parent.name}" if parent else None},
                    community={"title": assembly.title, "slug": assembly.slug,

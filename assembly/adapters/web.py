@@ -24,6 +24,7 @@ from assembly.constitution import versions
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
 from assembly.models import Assembly
+from finetune.taigi_data import wants_taigi
 
 bp = Blueprint("adapters", __name__)
 
@@ -59,14 +60,16 @@ def dataset(slug: str):
     db = get_session()
     number = request.args.get("version", type=int)
     try:
+        taigi = bool_field(request.args.get("taigi"), "taigi")
         v = datasets.published_version(db, a, number)
-        ds = datasets.dataset_for(current_app, db, a, v)
+        ds = datasets.dataset_for(current_app, db, a, v, taigi=taigi)
     except AssemblyError as exc:
         db.rollback()
         return render_template("adapters/dataset.html", assembly=a, ds=None, error=exc.message,
-                               published=versions.all_published(db, a.id)), exc.status
+                               published=versions.all_published(db, a.id), taigi=None), exc.status
     return render_template("adapters/dataset.html", assembly=a, ds=ds, report=datasets.report(ds), error=None,
-                           published=versions.all_published(db, a.id))
+                           published=versions.all_published(db, a.id), taigi_records=datasets.taigi_records(ds),
+                           taigi=wants_taigi(a.language) if taigi is None else taigi)
 
 
 @bp.get("/facilitate/<slug>/datasets/<int:dataset_id>/<name>")
@@ -86,7 +89,13 @@ def dataset_file(slug: str, dataset_id: int, name: str):
 
 def _train_form(a: Assembly, error: str | None = None, form: dict[str, Any] | None = None, status: int = 200):
     db = get_session()
-    return render_template("adapters/train.html", assembly=a, error=error, form=form or {}, methods=METHODS,
+    form = dict(form or {})
+    try:  # the box starts ticked for a Taigi assembly; a bad value shows as unticked
+        taigi = bool_field(form.get("taigi"), "taigi")
+    except AssemblyError:
+        taigi = False
+    form["taigi"] = wants_taigi(a.language) if taigi is None else taigi
+    return render_template("adapters/train.html", assembly=a, error=error, form=form, methods=METHODS,
                            base_models=_base_models(), published=versions.all_published(db, a.id),
                            adapters=registry.visible_adapters(db, a, current_facilitator())), status
 
@@ -110,9 +119,29 @@ def _int_field(value: Any, what: str) -> int | None:
         raise AssemblyError(f"{what} must be a whole number", 422) from None
 
 
+_TRUE, _FALSE = ("1", "on", "true", "yes"), ("0", "off", "false", "no", "")
+
+
+def bool_field(value: Any, what: str) -> bool | None:
+    """A yes/no from a form field, query argument or JSON value; None when absent; 422 otherwise."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise AssemblyError(f"{what} must be yes or no (true/false, 1/0, on/off)", 422)
+
+
 def start_from_form(a: Assembly, form: dict[str, Any]) -> TrainingRun:
-    """Validate the train form (also the JSON API body) and start the run; AssemblyError on bad input."""
+    """Validate the train form (also the JSON API body) and start the run; AssemblyError on bad input.
+
+    taigi: Taigi language records in the data (True/False), or None to let the assembly's
+    language decide (the JSON API when the field is left out).
+    """
     db = get_session()
+    taigi = bool_field(form.get("taigi"), "taigi")
     v = datasets.published_version(db, a, _int_field(form.get("version"), "the constitution version"))
     parent = None
     parent_name = str(form.get("parent") or "").strip()
@@ -120,7 +149,7 @@ def start_from_form(a: Assembly, form: dict[str, Any]) -> TrainingRun:
         parent = db.exec(select(Adapter).where(Adapter.assembly_id == a.id, Adapter.name == parent_name)).first()
         if parent is None:
             raise AssemblyError(f"there is no adapter {a.slug}/{parent_name} to continue from", 422)
-    ds = datasets.dataset_for(current_app, db, a, v)
+    ds = datasets.dataset_for(current_app, db, a, v, taigi=taigi)
     private = form.get("private") in (True, "1", "on", "true", "yes")
     base_model = str(form.get("base_model") or "").strip() or current_app.config["FINETUNE_BASE_MODEL"]
     critique = form.get("critique") in (True, "1", "on", "true", "yes")
@@ -133,8 +162,10 @@ def start_from_form(a: Assembly, form: dict[str, Any]) -> TrainingRun:
 @login_required
 def train(slug: str):
     a = load_assembly(slug, check_owner=True)
+    form = request.form.to_dict()
+    form.setdefault("taigi", "0")  # an unticked box sends nothing: the facilitator said no
     try:
-        run = start_from_form(a, request.form.to_dict())
+        run = start_from_form(a, form)
     except AssemblyError as exc:
         get_session().rollback()
         return _train_form(a, error=exc.message, form=request.form.to_dict(), status=exc.status)
