@@ -21,6 +21,7 @@ MODULES=(
   tests/test_polis_cli.py tests/test_clustering_runs.py tests/test_constitution_web.py tests/test_constitution_candidates.py
   tests/test_vote_snapshot.py tests/test_demo.py tests/test_security.py tests/test_concurrency.py
   tests/test_statements_once.py tests/test_one_place.py tests/test_validation.py tests/test_tokens.py
+  tests/test_report.py tests/test_results_umap.py
 )
 
 skip() {

@@ -177,4 +177,7 @@ def page(slug: str):
 
 
 def init_app(app: Flask) -> None:
+    from assembly.results import report
+
     app.register_blueprint(bp)
+    report.init_app(app)

@@ -112,6 +112,10 @@ def run_clustering(
         result = compute(*args) if process is None else process.run(*args)
     seconds = time.perf_counter() - started
     report(0.9, "saving")
+    from assembly.results.report import participation_by_day
+
+    # For the report page: votes and voters per day, counted now so that no request aggregates the log.
+    result["participation"] = participation_by_day(db, assembly.id)
     run = ClusteringRun(
         assembly_id=assembly.id,
         n_votes=snap.n_votes,
