@@ -68,6 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLUSTERING_DEVICE", str, "auto", "Device for clustering: auto, cpu or cuda."),
     Setting("CLUSTERING_AUTO", bool, True, "Recluster in the background after votes arrive."),
     Setting("CLUSTERING_DEBOUNCE_S", float, 5.0, "Wait after a vote before reclustering in the background."),
+    Setting("CLUSTERING_UMAP_MAX", int, 5000,
+            "Largest assembly (participants) whose clustering runs also compute the UMAP map and measure both "
+            "maps' trustworthiness; 0 turns UMAP off."),
     Setting("RESULTS_MIN_GROUP_SIZE", int, 5,
             "Opinion groups are shown (results page, API, exports) only once every group has this many "
             "participants, so a group of one or two does not reveal how individuals voted."),
@@ -151,6 +154,8 @@ def resolve(overrides: dict[str, Any] | None, environ: dict[str, str] | None = N
                 parse_many(out[s.name])
             except ValueError as exc:
                 raise ValueError(f"{s.name} is not a rate limit such as '60 per minute': {out[s.name]!r}") from exc
+    if out["CLUSTERING_UMAP_MAX"] < 0:
+        raise ValueError("CLUSTERING_UMAP_MAX must be 0 (off) or more")
     if out["RESULTS_MIN_GROUP_SIZE"] < 1:
         raise ValueError("RESULTS_MIN_GROUP_SIZE must be at least 1")
     _check_time_zone(out["TIME_ZONE"])

@@ -103,36 +103,35 @@ def part_replay(args) -> None:
 
 
 def part_umap(args) -> None:
-    """Trustworthiness of the PCA and UMAP maps against the full vote vectors, and what UMAP costs."""
-    import torch
-    from sklearn.manifold import trustworthiness
+    """Trustworthiness of the PCA and UMAP maps against the full vote vectors, what UMAP costs, which map is shown.
+
+    Through `with_umap_view`, the function the app's clustering runs call, so the euclidean figures
+    are the ones a run stores (method.maps) and the results page goes by.
+    """
     from tqdm import tqdm
 
-    from clustering import pca as pca_mod
-    from clustering.umap_view import umap_projection
+    from clustering.umap_view import centred_votes, trust_scores, umap_projection, with_umap_view
 
     rows = []
     convs = sorted(p.name for p in DATA.iterdir() if p.is_dir())
+    warm = True
     for conv in tqdm(convs, desc="conversations", file=sys.stderr):
         vm = load_votes(DATA / conv)
         res = cluster(vm, ClusterConfig(device="cpu", seed=args.seed))
         n, m = vm.shape
-        zeroed = torch.tensor([int(t) in vm.moderated_out for t in vm.tids])
-        a, _, _ = pca_mod.centred_sparse(torch.from_numpy(vm.rows), torch.from_numpy(vm.cols),
-                                         torch.from_numpy(vm.values).double(), zeroed, n, m)
-        umap_projection(a, args.seed)  # warm-up: numba compiles on the first call
-        t = time.perf_counter()
-        umap_xy = umap_projection(a, args.seed)
-        t_umap = time.perf_counter() - t
-        x = a.to_dense().numpy()  # (n, m) centred votes, 0 where unseen: what both maps summarise
-        row = [conv, f"{n:,} x {m}"]
-        for metric in ("euclidean", "cosine"):
-            k = min(10, n // 2 - 1)
-            row += [f"{trustworthiness(x, res.projections, n_neighbors=k, metric=metric):.3f}",
-                    f"{trustworthiness(x, umap_xy, n_neighbors=k, metric=metric):.3f}"]
-        rows.append([*row, f"{res.method['timings_s']['pca']:.3f}", f"{t_umap:.2f}"])
+        if warm:  # numba compiles on the first call; time the steady state
+            umap_projection(centred_votes(vm), args.seed)
+            warm = False
+        shown = with_umap_view(res, vm, args.seed)
+        maps = shown.method["maps"]
+        x = centred_votes(vm).to_dense().numpy()  # (n, m) centred votes, 0 where unseen
+        cos = trust_scores(x, {"pca": res.projections, "umap": shown.umap}, metric="cosine")
+        t = maps["trustworthiness"]
+        rows.append([conv, f"{n:,} x {m}", f"{t['pca']:.3f}", f"{t['umap']:.3f}", f"{cos['pca']:.3f}",
+                     f"{cos['umap']:.3f}", maps["preferred"].upper(), f"{res.method['timings_s']['pca']:.3f}",
+                     f"{maps['seconds']['umap']:.2f}", f"{maps['seconds']['trustworthiness']:.2f}"])
     print(table(["conversation", "participants x statements", "PCA, euclidean", "UMAP, euclidean",
-                 "PCA, cosine", "UMAP, cosine", "PCA s", "UMAP s"], rows))
+                 "PCA, cosine", "UMAP, cosine", "map shown first", "PCA s", "UMAP s", "trustworthiness s"], rows))
 
 
 def parse_size(text: str) -> int:

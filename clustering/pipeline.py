@@ -247,13 +247,6 @@ def _cluster(matrix: VoteMatrix, config: ClusterConfig) -> ClusterResult:
     consensus = stats.select_consensus(overall, tid_list, eligible, z, config.pick_max)
     clock.lap("selection")
 
-    umap_xy = None
-    if config.umap:
-        from clustering.umap_view import umap_projection
-
-        umap_xy = umap_projection(a, config.seed)
-        clock.lap("umap")
-
     method = {
         "algorithm": "polis-pca-kmeans",
         "params": config.params() | {"device": device},
@@ -274,11 +267,16 @@ def _cluster(matrix: VoteMatrix, config: ClusterConfig) -> ClusterResult:
         "cuda_peak_bytes": clock.peaks,
         "warm_start": bool(prev_method),
     }
-    return ClusterResult(
+    result = ClusterResult(
         participant_ids=matrix.participant_ids, groups=labels_np, projections=proj.cpu().numpy().astype(np.float64),
         tids=matrix.tids, moderated_out=mod_np, meta=meta_np, statements=statements, group_stats=group_stats,
-        top_repness=top, consensus=consensus, method=method, umap=umap_xy,
+        top_repness=top, consensus=consensus, method=method,
     )
+    if config.umap:  # after the groups, which never depend on it
+        from clustering.umap_view import with_umap_view
+
+        result = with_umap_view(result, matrix, config.seed)
+    return result
 
 
 def _py_id(p: Any) -> Any:

@@ -25,6 +25,9 @@ CONVERSATIONS = sorted(p.name for p in POLIS_OPENDATA.iterdir() if p.is_dir()) i
 # No background reclustering unless a test asks for it (test_clustering_runs does): a debounced run
 # that fires after its test ended would work on the database the next test is given.
 os.environ["CLUSTERING_AUTO"] = "0"
+# No UMAP map in ordinary tests: numba's first compile costs ~40 s. The marked slow tests that
+# check it (tests/test_results_umap.py) turn it on through the app's config.
+os.environ["CLUSTERING_UMAP_MAX"] = "0"
 # Queued jobs (training, generation) run where they are enqueued unless a test starts a real worker
 # (tests/test_adapters_worker.py): no test leaves a job in a queue file another test would read.
 os.environ["HUEY_IMMEDIATE"] = "1"

@@ -74,7 +74,8 @@ def test_every_assembly_page_has_one_navigation(client, assembly, path):
     nav = re.findall(r'<nav class="assembly-nav"[^>]*>(.*?)</nav>', html, re.S)
     assert len(nav) == 1
     hrefs = re.findall(r'href="([^"]+)"', nav[0])
-    assert hrefs == ["/a/town", "/a/town/votes", "/a/town/items", "/a/town/results", "/a/town/constitution"]
+    assert hrefs == ["/a/town", "/a/town/votes", "/a/town/items", "/a/town/results", "/a/town/report",
+                     "/a/town/constitution"]
     assert nav[0].count('aria-current="page"') == 1
 
 

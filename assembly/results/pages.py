@@ -50,9 +50,13 @@ def _scale(points: list[tuple[float, float]], size: float = 300.0, pad: float = 
     return lambda x, y: (size / 2 + (x - cx) * k, size / 2 - (y - cy) * k)
 
 
-def map_points(result: dict[str, Any], me: int | None = None) -> tuple[list[MapPoint], MapPoint | None]:
-    """Participants as (x, y, group), sampled evenly to at most MAP_POINTS; and pid `me`'s point, if placed."""
-    proj = result["projections"]
+def map_points(result: dict[str, Any], me: int | None = None,
+               key: str = "projections") -> tuple[list[MapPoint], MapPoint | None]:
+    """Participants as (x, y, group), sampled evenly to at most MAP_POINTS; and pid `me`'s point, if placed.
+
+    `key` picks the map: "projections" (the PCA map) or "umap" (stored by the run when it made one).
+    """
+    proj = result[key]
     groups = result["participants"]
     pids = sorted(proj, key=int)
     step = max(1, math.ceil(len(pids) / MAP_POINTS))
@@ -67,6 +71,35 @@ def map_points(result: dict[str, Any], me: int | None = None) -> tuple[list[MapP
         x, y = scale(*proj[str(me)])
         you = MapPoint(round(min(max(x, 4.0), 296.0), 1), round(min(max(y, 4.0), 296.0), 1), groups.get(str(me)))
     return out, you
+
+
+@dataclass
+class MapView:
+    """One opinion map as the page draws it."""
+
+    name: str  # "pca" or "umap"
+    points: list[MapPoint]
+    you: MapPoint | None
+    trust: float | None  # trustworthiness against the full vote vectors, when the run measured it
+    preferred: bool
+
+
+def map_views(result: dict[str, Any], me: int | None = None) -> list[MapView]:
+    """The PCA map, and the UMAP map when the run stored one; the one that keeps neighbourhoods better first.
+
+    Both come from the stored run (the background job made the UMAP map and measured both), so
+    nothing is computed here beyond scaling points into the SVG.
+    """
+    maps = result["method"].get("maps") or {}
+    trust = maps.get("trustworthiness") or {}
+    preferred = maps.get("preferred", "pca") if "umap" in result else "pca"
+    views = []
+    for name, key in (("pca", "projections"), ("umap", "umap")):
+        if key not in result:
+            continue
+        points, you = map_points(result, me, key)
+        views.append(MapView(name, points, you, trust.get(name), name == preferred))
+    return sorted(views, key=lambda v: not v.preferred)
 
 
 def summarise(result: dict[str, Any], texts: dict[int, str]) -> dict[str, Any]:
@@ -125,13 +158,14 @@ def _context(slug: str) -> dict[str, Any]:
         statements = db.exec(select(Statement).where(Statement.assembly_id == assembly.id)).all()
         texts = {s.tid: s.text for s in statements if visible(s, assembly)}
         participant = current_participant(db, assembly)
-        points, you = map_points(result, participant.pid if participant else None)
+        views = map_views(result, participant.pid if participant else None)
+        you = views[0].you
         standing = None
         if participant is not None:
             by_id = {s.id: s.tid for s in statements}
             mine = {by_id[sid]: v for (_p, sid), v in latest_votes(db, assembly.id, participant.id).items()}
             standing = where_i_stand(result, participant.pid, mine, texts)
-        ctx.update(summary=summarise(result, texts), points=points, you=you, standing=standing,
+        ctx.update(summary=summarise(result, texts), maps=views, you=you, standing=standing,
                    colours=GROUP_COLOURS, method=result["method"], groups_rule=rule)
     return ctx
 
@@ -144,4 +178,7 @@ def page(slug: str):
 
 
 def init_app(app: Flask) -> None:
+    from assembly.results import report
+
     app.register_blueprint(bp)
+    report.init_app(app)

@@ -34,20 +34,37 @@ def compute(
     meta_tids: np.ndarray,
     previous: dict[str, Any] | None,
     device: str,
+    umap_max: int = 0,
 ) -> dict[str, Any]:
-    """Cluster latest votes into opinion groups; the result as a plain, JSON-able dict."""
+    """Cluster latest votes into opinion groups; the result as a plain, JSON-able dict.
+
+    With at most `umap_max` participants (0: never) the result also carries the UMAP map and
+    both maps' trustworthiness (clustering.umap_view), computed here, after the groups.
+    """
     from clustering import ClusterConfig, VoteMatrix, cluster
 
     matrix = VoteMatrix.from_events(pids, tids, values, moderated_out=rejected_tids.tolist(), meta=meta_tids.tolist())
-    return cluster(matrix, ClusterConfig(device=device, previous=previous)).to_dict()
+    umap = 0 < matrix.shape[0] <= umap_max
+    return cluster(matrix, ClusterConfig(device=device, previous=previous, umap=umap)).to_dict()
 
 
-def compute_history(pids, tids, values, times, rejected_tids, meta_tids, device: str) -> dict[str, Any]:
-    """Replay a time-stamped vote log as Polis would have updated on it (clustering.replay); the last result."""
+def compute_history(pids, tids, values, times, rejected_tids, meta_tids, device: str,
+                    umap_max: int = 0) -> dict[str, Any]:
+    """Replay a time-stamped vote log as Polis would have updated on it (clustering.replay); the last result.
+
+    The UMAP map (as in `compute`) is made once, for the final update only.
+    """
+    from clustering import VoteMatrix
     from clustering.replay import history_config, replay
+    from clustering.umap_view import with_umap_view
 
-    return replay(pids, tids, values, times, rejected_tids.tolist(), meta_tids.tolist(),
-                  history_config(device=device)).result.to_dict()
+    config = history_config(device=device)
+    result = replay(pids, tids, values, times, rejected_tids.tolist(), meta_tids.tolist(), config).result
+    matrix = VoteMatrix.from_events(pids, tids, values, times, moderated_out=rejected_tids.tolist(),
+                                    meta=meta_tids.tolist())
+    if 0 < matrix.shape[0] <= umap_max:
+        result = with_umap_view(result, matrix, config.seed)
+    return result.to_dict()
 
 
 def _lower_priority() -> None:

@@ -82,29 +82,40 @@ def run_clustering(
     progress: Progress | None = None,
     process: ClusteringProcess | None = None,
     history: bool = False,
+    umap_max: int | None = None,
 ) -> ClusteringRun:
     """Cluster the assembly's latest votes, warm-started from the previous run, and store the result.
 
     With `process`, the computation runs there instead of in the calling thread. With `history` and
     no previous run, the vote log is replayed in time order (`clustering.replay`), so who is in
     and k evolve as on a live Polis (used after importing a Polis export with votes.csv).
+    Up to `umap_max` participants (default: the CLUSTERING_UMAP_MAX setting) the run also stores
+    the UMAP map and both maps' trustworthiness; this is the background job's or the CLI's work,
+    never a page request's.
     """
     report = progress or (lambda _f, _m="": None)
     report(0.05, "reading votes")
     snap = load_snapshot(db, assembly.id)
     if snap.n_votes == 0:
         raise AssemblyError("nothing to cluster yet: this assembly has no votes", 409)
+    if umap_max is None:
+        umap_max = int(current_app.config["CLUSTERING_UMAP_MAX"]) if has_app_context() else 0
     previous = latest_run(db, assembly.id)
     args = (snap.pids, snap.tids, snap.values, snap.rejected_tids, snap.meta_tids,
-            None if previous is None else result_of(previous), device)
+            None if previous is None else result_of(previous), device, umap_max)
     report(0.2, f"clustering {snap.n_participants} participants, {snap.n_votes} votes")
     started = time.perf_counter()
     if history and previous is None:
-        result = compute_history(*vote_log(db, assembly.id), snap.rejected_tids, snap.meta_tids, device)
+        result = compute_history(*vote_log(db, assembly.id), snap.rejected_tids, snap.meta_tids, device,
+                                 umap_max)
     else:
         result = compute(*args) if process is None else process.run(*args)
     seconds = time.perf_counter() - started
     report(0.9, "saving")
+    from assembly.results.report import participation_by_day
+
+    # For the report page: votes and voters per day, counted now so that no request aggregates the log.
+    result["participation"] = participation_by_day(db, assembly.id)
     run = ClusteringRun(
         assembly_id=assembly.id,
         n_votes=snap.n_votes,
@@ -138,6 +149,7 @@ def up_to_date(db: Session, run: ClusteringRun) -> bool:
 def schedule(app: Flask, assembly_id: int) -> None:
     """Recluster assembly `assembly_id` in the background, debounced; never blocks the caller."""
     device = app.config["CLUSTERING_DEVICE"]
+    umap_max = int(app.config["CLUSTERING_UMAP_MAX"])
 
     def work(db: Session, progress: Progress) -> str:
         # Several web workers may each schedule a run for the same burst; the later ones find
@@ -147,7 +159,7 @@ def schedule(app: Flask, assembly_id: int) -> None:
             return f"up to date with run {previous.id}"
         target = db.get(Assembly, assembly_id)
         run = run_clustering(db, target, device=device, progress=progress,
-                             process=app.extensions["clustering_process"])
+                             process=app.extensions["clustering_process"], umap_max=umap_max)
         groups = len(result_of(run)["group_sizes"])
         return f"{groups} groups from {run.n_participants} participants in {run.seconds:.2f} s"
 
