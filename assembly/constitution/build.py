@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assembly.constitution.candidates import ConsensusConfig, Counts, StatementIn, StatementStats, assess
+from assembly.constitution.carry import carry_decisions
 from assembly.constitution.dedupe import merge_duplicates
 from assembly.constitution.similarity import THRESHOLDS, method_for
 from assembly.constitution.themes import assign_themes, label_themes
@@ -177,9 +178,11 @@ def build_draft(
     created_by: int | None = None,
     *,
     similarity: str = "auto",
+    fresh: bool = False,
 ) -> ConstitutionVersion:
     """Build a new draft from the current votes; `groups` maps Participant.id (database id) to a group id.
 
+    The previous published version's review decisions are carried over (carry.py) unless `fresh`.
     Earlier drafts become superseded; published versions are never touched.
     """
     config = config or ConsensusConfig()
@@ -196,6 +199,9 @@ def build_draft(
                            n_participants=n_participants, n_vote_events=n_events, similarity=similarity)
     last = latest_published(db, assembly)
     doc["version"]["previous"] = last.number if last else None
+    if last is not None and not fresh:
+        report = carry_decisions(json.loads(last.document), doc, training_form)
+        doc["review"].append({"action": "carry", "at": utcnow().isoformat(), **report})
     for old in db.exec(select(ConstitutionVersion).where(ConstitutionVersion.assembly_id == assembly.id,
                                                          ConstitutionVersion.status == DRAFT)):
         old.status = SUPERSEDED

@@ -20,6 +20,7 @@ from assembly.constitution.build import build_draft, current_draft
 from assembly.constitution.export import to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups
 from assembly.constitution.readable import explain
+from assembly.constitution.review_words import diff_sentences, review_sentences
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
 from assembly.htmx import htmx, page_or_fragment
@@ -88,9 +89,15 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
     if doc is not None:
         events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == a.id)).one()
         new_votes = events - doc["process"]["vote_events"]
+    published = versions.all_published(db, a.id)
+    since: list[str] = []
+    if doc is not None and published:
+        old = versions.load(published[-1])
+        since = diff_sentences(versions.diff(old, doc), doc, old)
     template = page_or_fragment("constitution/review.html", "constitution/_draft.html")
     return render_template(template, assembly=a, doc=doc, draft=draft, error=error, reasons=_reasons(),
-                           new_votes=new_votes, published=versions.all_published(db, a.id)), status
+                           new_votes=new_votes, published=published, since=since,
+                           review_log=review_sentences(doc) if doc else []), status
 
 
 @bp.get("/facilitate/<slug>/constitution")
@@ -115,10 +122,13 @@ def _failed(a: Assembly, message: str, status: int):
 def build(slug: str):
     a = load_assembly(slug, check_owner=True)
     db = get_session()
+    fresh = request.form.get("fresh", "")
+    if fresh not in ("", "yes"):
+        return _failed(a, _("Starting afresh is a yes-or-no choice."), 400)
     try:
         groups, info = current_groups(db, a)
         build_draft(db, a, groups, info, created_by=current_facilitator().id,
-                    similarity=current_app.config["CONSTITUTION_SIMILARITY"])
+                    similarity=current_app.config["CONSTITUTION_SIMILARITY"], fresh=fresh == "yes")
     except (NoGroupsError, ValueError) as exc:
         db.rollback()
         return _failed(a, str(exc), 409)
@@ -163,6 +173,20 @@ def _int(value: str | None, what: str) -> int:
         return int(str(value).strip())
     except ValueError:
         raise AssemblyError(_("the %(what)s must be a whole number", what=what)) from None
+
+
+@bp.post("/facilitate/<slug>/constitution/statements/<int:tid>/restore")
+@login_required
+def restore(slug: str, tid: int):
+    """Bring back a statement the facilitators left out, as a principle of its own."""
+    a = load_assembly(slug, check_owner=True)
+    db = get_session()
+    try:
+        versions.restore(db, _draft_or_409(a), tid)
+    except AssemblyError as exc:
+        db.rollback()
+        return _failed(a, exc.message, exc.status)
+    return _done(a, _("Statement brought back."))
 
 
 @bp.post("/facilitate/<slug>/constitution/publish")
