@@ -194,6 +194,9 @@ def restore(slug: str, tid: int):
 def publish(slug: str):
     a = load_assembly(slug, check_owner=True)
     db = get_session()
+    # Publishing cannot be undone: the form's confirmation box must say so explicitly.
+    if request.form.get("confirm") != "yes":
+        return _failed(a, _("Publishing cannot be undone: tick the box to confirm, then publish."), 400)
     try:
         v = versions.publish(db, _draft_or_409(a))
     except AssemblyError as exc:
