@@ -10,8 +10,6 @@ import json
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func
-from sqlmodel import select
 
 from assembly.assemblies import load_assembly
 from assembly.auth import current_facilitator, login_required
@@ -24,7 +22,8 @@ from assembly.constitution.review_words import diff_sentences, review_sentences
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
 from assembly.htmx import htmx, page_or_fragment
-from assembly.models import Assembly, Vote
+from assembly.models import Assembly
+from assembly.results.vote_snapshot import counted_vote_events
 
 bp = Blueprint("constitution", __name__)
 
@@ -87,8 +86,7 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
     # Votes are append-only, so more vote events than the draft saw means it is out of date.
     new_votes = 0
     if doc is not None:
-        events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == a.id)).one()
-        new_votes = events - doc["process"]["vote_events"]
+        new_votes = counted_vote_events(db, a.id) - doc["process"]["vote_events"]
     published = versions.all_published(db, a.id)
     since: list[str] = []
     if doc is not None and published:
