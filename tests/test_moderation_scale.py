@@ -99,3 +99,9 @@ def test_blocking_leaves_the_snapshot_and_counts_but_keeps_the_rows(client, db, 
     client.post(f"/facilitate/town/participants/{troll.pid}/unblock")
     db.expire_all()
     assert db.get(Participant, troll.id).blocked_at is None and load_snapshot(db, town.id).n_votes == 8
+
+
+def test_failed_login_keeps_the_email(client):
+    r = client.post("/auth/login", data={"email": "Facilitator@Example.org", "password": "wrong"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and 'value="facilitator@example.org"' in html and "wrong" not in html.split("<main")[-1]
