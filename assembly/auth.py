@@ -195,12 +195,12 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, email = None, ""
     if request.method == "POST":
         email = request.form.get("email", "").strip().lower()
         password = request.form.get("password", "")
         if not login_allowed(email):
-            return render_template("auth/login.html", error=_(
+            return render_template("auth/login.html", email=email, error=_(
                 "Too many login attempts. Please wait a few minutes, then try again.")), 429
         fac = get_session().exec(select(Facilitator).where(Facilitator.email == email)).first()
         # An unknown e-mail costs the same scrypt hash as a known one, so timing reveals nothing.
@@ -216,7 +216,8 @@ def login():
             if not nxt.startswith("/") or nxt.startswith("//"):
                 nxt = url_for("facilitator.index")
             return redirect(nxt)
-    return render_template("auth/login.html", error=error), (400 if error else 200)
+    # A failed attempt keeps the e-mail, so only the password is typed again.
+    return render_template("auth/login.html", error=error, email=email), (400 if error else 200)
 
 
 @bp.post("/logout")

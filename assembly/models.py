@@ -118,6 +118,9 @@ class Participant(SQLModel, table=True):
     # Secret used as the participant cookie value and API token; never exported.
     token: str = Field(index=True, unique=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
+    # Set when a facilitator blocks them: their statements and votes are kept (audit trail) but
+    # leave the clustering and the constitution's counts (results.vote_snapshot). Null = not blocked.
+    blocked_at: datetime | None = None
 
 
 class XidAllow(SQLModel, table=True):

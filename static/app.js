@@ -96,4 +96,12 @@
       button.click();
     }
   });
+
+  // Moderation: "tick all on this page" ticks every row's box of the bulk form it names.
+  document.addEventListener("change", function (e) {
+    var all = e.target;
+    if (!all.matches || !all.matches("input[data-ticks]")) return;
+    document.querySelectorAll('input[name="tid"][form="' + all.getAttribute("data-ticks") + '"]')
+      .forEach(function (box) { box.checked = all.checked; });
+  });
 })();

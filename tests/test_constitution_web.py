@@ -142,7 +142,12 @@ def test_merge_split_exclude(db, drafted, reviewer):
 
 def test_publish_is_immutable_and_new_votes_make_a_new_draft(app, client, db, drafted, reviewer):
     a, groups = drafted
-    r = reviewer.post(f"{BASE}/publish")
+    r = reviewer.post(f"{BASE}/publish")  # without the confirmation box
+    assert r.status_code == 400 and "tick the box to confirm" in r.get_data(as_text=True)
+    assert reviewer.post(f"{BASE}/publish", {"confirm": "no"}, htmx=True).status_code == 400
+    assert client.get("/a/planted/constitution/v/1.json").status_code == 404  # nothing published
+    assert current_draft(db, a).status == "draft"
+    r = reviewer.post(f"{BASE}/publish", {"confirm": "yes"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/a/planted/constitution/v/1")
     v1 = client.get("/a/planted/constitution/v/1.json")
     doc1 = json.loads(v1.data)
@@ -167,7 +172,7 @@ def test_publish_is_immutable_and_new_votes_make_a_new_draft(app, client, db, dr
     record_vote(db, a, newcomer, 0, -1)
     assert "1 vote(s) arrived after this draft was built" in client.get(BASE).get_data(as_text=True)
     reviewer.post(f"{BASE}/principles/p0/wording", {"wording": "Choose the response that keeps water clean."})
-    assert reviewer.post(f"{BASE}/publish", htmx=True).headers["HX-Redirect"].endswith("/v/2")
+    assert reviewer.post(f"{BASE}/publish", {"confirm": "yes"}, htmx=True).headers["HX-Redirect"].endswith("/v/2")
     doc2 = json.loads(client.get("/a/planted/constitution/v/2.json").data)
     assert doc2["diff_from_previous"]["votes_after"] == doc1["process"]["vote_snapshot"]["count"] + 7
     assert doc2["process"]["vote_events"] == doc1["process"]["vote_events"] + 7  # the re-vote came later
@@ -229,3 +234,16 @@ def test_migration_downgrades_and_upgrades(app):
     assert "constitution_version" not in inspect(engine).get_table_names()
     upgrade(engine)
     assert "constitution_version" in inspect(engine).get_table_names()
+
+
+def test_review_page_in_words_and_in_the_facilitator_layout(client, db, drafted, reviewer):
+    reviewer.post(f"{BASE}/principles/p6/exclude", {"reason": "Out of scope"})
+    page = client.get(BASE + "?lang=zh-TW").get_data(as_text=True)
+    assert "我的大會" in page and "登出" in page
+    assert 'class="fac-tabs"' in page and 'aria-current="page"' in page
+    assert "排除了 “Parks should be kept safe and clean for children.”，原因：Out of scope" in page
+    assert "exclude p6" not in page
+    # Publish sits in the bar above the principles, and the long lists are folded.
+    assert page.index('id="publish-form"') < page.index('class="principles"')
+    assert '<details class="long" id="not-taken">' in page
+    assert f"{BASE}/statements/6/restore" in page and f"{BASE}/statements/2/restore" not in page

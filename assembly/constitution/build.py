@@ -14,12 +14,13 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assembly.constitution.candidates import ConsensusConfig, Counts, StatementIn, StatementStats, assess
+from assembly.constitution.carry import carry_decisions
 from assembly.constitution.dedupe import merge_duplicates
 from assembly.constitution.similarity import THRESHOLDS, method_for
 from assembly.constitution.themes import assign_themes, label_themes
-from assembly.models import Assembly, Participant, Statement, Vote, utcnow
+from assembly.models import Assembly, Participant, Statement, utcnow
 from assembly.models_constitution import DRAFT, PUBLISHED, SUPERSEDED, ConstitutionVersion
-from assembly.results.vote_snapshot import load_snapshot, votes_digest
+from assembly.results.vote_snapshot import blocked_author_tids, counted_vote_events, load_snapshot, votes_digest
 
 SCHEMA_ID = "https://alignment-assembly.example/schemas/constitution/1"
 GIC_FORMULA = "product over groups (ascending id) of (agree_g + 1) / (seen_g + 2); seen = agree + disagree + pass"
@@ -158,13 +159,18 @@ def compute_document(
 
 
 def gather(db: Session, assembly: Assembly) -> tuple[list[StatementIn], dict[tuple[int, int], int], int, int]:
-    """Statements, latest public votes, participant count and vote-event count from the database."""
+    """Statements, latest public votes, participant count and vote-event count from the database.
+
+    Blocked participants do not count: their votes are left out of the snapshot and the counts,
+    and their statements are treated as moderated out.
+    """
+    blocked = blocked_author_tids(db, assembly.id)
     rows = db.exec(select(Statement).where(Statement.assembly_id == assembly.id).order_by(Statement.tid)).all()
-    statements = [StatementIn(s.tid, s.text, str(s.moderation.value if hasattr(s.moderation, "value")
-                                                 else s.moderation), s.is_meta) for s in rows]
+    statements = [StatementIn(s.tid, s.text, "rejected" if s.tid in blocked else str(
+        s.moderation.value if hasattr(s.moderation, "value") else s.moderation), s.is_meta) for s in rows]
     n_participants = db.exec(select(func.count()).select_from(Participant)
-                             .where(Participant.assembly_id == assembly.id)).one()
-    n_events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == assembly.id)).one()
+                             .where(Participant.assembly_id == assembly.id, Participant.blocked_at.is_(None))).one()
+    n_events = counted_vote_events(db, assembly.id)
     return statements, load_snapshot(db, assembly.id).as_dict(), n_participants, n_events
 
 
@@ -177,9 +183,11 @@ def build_draft(
     created_by: int | None = None,
     *,
     similarity: str = "auto",
+    fresh: bool = False,
 ) -> ConstitutionVersion:
     """Build a new draft from the current votes; `groups` maps Participant.id (database id) to a group id.
 
+    The previous published version's review decisions are carried over (carry.py) unless `fresh`.
     Earlier drafts become superseded; published versions are never touched.
     """
     config = config or ConsensusConfig()
@@ -196,6 +204,9 @@ def build_draft(
                            n_participants=n_participants, n_vote_events=n_events, similarity=similarity)
     last = latest_published(db, assembly)
     doc["version"]["previous"] = last.number if last else None
+    if last is not None and not fresh:
+        report = carry_decisions(json.loads(last.document), doc, training_form)
+        doc["review"].append({"action": "carry", "at": utcnow().isoformat(), **report})
     for old in db.exec(select(ConstitutionVersion).where(ConstitutionVersion.assembly_id == assembly.id,
                                                          ConstitutionVersion.status == DRAFT)):
         old.status = SUPERSEDED

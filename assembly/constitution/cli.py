@@ -28,8 +28,14 @@ def _assembly(slug: str):
 @click.argument("slug")
 @click.option("--groups-from", nargs=2, type=(click.Choice(["polis-export"]), click.Path(file_okay=False)),
               default=None, help="polis-export DIR: use the group-id column of DIR/participants-votes.csv.")
-def build_cmd(slug: str, groups_from: tuple[str, str] | None) -> None:
-    """Build a new draft from the current votes and opinion groups, and print a summary."""
+@click.option("--fresh", is_flag=True,
+              help="Start clean: do not carry the previous published version's review decisions.")
+def build_cmd(slug: str, groups_from: tuple[str, str] | None, fresh: bool) -> None:
+    """Build a new draft from the current votes and opinion groups, and print a summary.
+
+    The previous published version's exclusions, merges, splits, wordings and order are carried
+    into the new draft, matched by statement id, unless --fresh.
+    """
     db = get_session()
     a = _assembly(slug)
     try:
@@ -37,7 +43,8 @@ def build_cmd(slug: str, groups_from: tuple[str, str] | None) -> None:
             groups, info = groups_from_polis_export(db, a, groups_from[1])
         else:
             groups, info = current_groups(db, a)
-        version = build_draft(db, a, groups, info, similarity=current_app.config["CONSTITUTION_SIMILARITY"])
+        version = build_draft(db, a, groups, info, similarity=current_app.config["CONSTITUTION_SIMILARITY"],
+                              fresh=fresh)
     except (NoGroupsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     import json
@@ -49,6 +56,11 @@ def build_cmd(slug: str, groups_from: tuple[str, str] | None) -> None:
     click.echo(f"draft built for {slug}: {len(doc['principles'])} principles in {len(doc['themes'])} themes; "
                f"excluded {sum(reasons.values())} ({', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))}); "
                f"GIC threshold {doc['process']['consensus']['gic_threshold']:.3f}")
+    carried = next((r for r in doc["review"] if r["action"] == "carry"), None)
+    if carried:
+        click.echo(f"kept from version {carried['from']}: {len(carried['excluded'])} exclusion(s), "
+                   f"{len(carried['merged'])} merge(s), {len(carried['split'])} split(s), "
+                   f"{len(carried['reworded'])} wording edit(s){', and the order' if carried['order'] else ''}")
 
 
 @constitution_cli.command("publish")

@@ -140,7 +140,41 @@ def exclude(db: Session, version: ConstitutionVersion, principle_id: str, reason
                                 "detail": reason, "groups": [], "evidence": s})
     doc["excluded"].sort(key=lambda e: e["tid"])
     doc["principles"].remove(p)
-    _save(db, version, doc, "exclude", {"principle": principle_id, "reason": reason})
+    _save(db, version, doc, "exclude", {"principle": principle_id, "reason": reason,
+                                        "tids": [s["tid"] for s in p["statements"]], "theme": p["theme"]})
+
+
+def _theme_before_exclusion(doc: dict[str, Any], tid: int) -> str:
+    """The theme statement `tid` was in when it was excluded (this review, or the carried one)."""
+    for r in reversed(doc["review"]):
+        if r["action"] == "exclude" and tid in r.get("tids", []):
+            return r["theme"]
+        if r["action"] == "carry" and str(tid) in r.get("themes", {}):
+            return r["themes"][str(tid)]
+    return doc["themes"][0]["id"] if doc["themes"] else "t1"
+
+
+def restore(db: Session, version: ConstitutionVersion, tid: int) -> None:
+    """Bring a statement the facilitators excluded back as a principle of its own, at the end.
+
+    Only the facilitators' own exclusions can be undone here: a statement the consensus rule or
+    moderation left out is not the review's to put back.
+    """
+    doc = _draft(version)
+    entry = next((e for e in doc["excluded"] if e["tid"] == tid), None)
+    if entry is None:
+        raise AssemblyError(f"statement {tid} is not among the statements left out", 404)
+    if entry["reason"] != FACILITATOR_EXCLUDED:
+        raise AssemblyError(f"statement {tid} was left out by the rules, not by a facilitator; "
+                            "only a facilitator's exclusion can be undone", 409)
+    if any(q["id"] == f"p{tid}" for q in doc["principles"]):
+        raise AssemblyError(f"a principle p{tid} already exists", 409)
+    doc["excluded"].remove(entry)
+    stmt = entry["evidence"]
+    doc["principles"].append({"id": f"p{tid}", "position": 0, "theme": _theme_before_exclusion(doc, tid),
+                              "text": stmt["text"], "training_form": training_form(stmt["text"]),
+                              "wording_edited": False, "statements": [stmt], "merged": []})
+    _save(db, version, doc, "restore", {"principle": f"p{tid}", "tid": tid})
 
 
 def move(db: Session, version: ConstitutionVersion, principle_id: str, position: int) -> None:

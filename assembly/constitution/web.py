@@ -10,8 +10,6 @@ import json
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func
-from sqlmodel import select
 
 from assembly.assemblies import load_assembly
 from assembly.auth import current_facilitator, login_required
@@ -20,10 +18,12 @@ from assembly.constitution.build import build_draft, current_draft
 from assembly.constitution.export import to_json, to_markdown
 from assembly.constitution.groups import NoGroupsError, current_groups
 from assembly.constitution.readable import explain
+from assembly.constitution.review_words import diff_sentences, review_sentences
 from assembly.db import get_session
 from assembly.domain_errors import AssemblyError
 from assembly.htmx import htmx, page_or_fragment
-from assembly.models import Assembly, Vote
+from assembly.models import Assembly
+from assembly.results.vote_snapshot import counted_vote_events
 
 bp = Blueprint("constitution", __name__)
 
@@ -86,11 +86,16 @@ def _review(a: Assembly, status: int = 200, error: str | None = None):
     # Votes are append-only, so more vote events than the draft saw means it is out of date.
     new_votes = 0
     if doc is not None:
-        events = db.exec(select(func.count()).select_from(Vote).where(Vote.assembly_id == a.id)).one()
-        new_votes = events - doc["process"]["vote_events"]
+        new_votes = counted_vote_events(db, a.id) - doc["process"]["vote_events"]
+    published = versions.all_published(db, a.id)
+    since: list[str] = []
+    if doc is not None and published:
+        old = versions.load(published[-1])
+        since = diff_sentences(versions.diff(old, doc), doc, old)
     template = page_or_fragment("constitution/review.html", "constitution/_draft.html")
     return render_template(template, assembly=a, doc=doc, draft=draft, error=error, reasons=_reasons(),
-                           new_votes=new_votes, published=versions.all_published(db, a.id)), status
+                           new_votes=new_votes, published=published, since=since,
+                           review_log=review_sentences(doc) if doc else []), status
 
 
 @bp.get("/facilitate/<slug>/constitution")
@@ -115,10 +120,13 @@ def _failed(a: Assembly, message: str, status: int):
 def build(slug: str):
     a = load_assembly(slug, check_owner=True)
     db = get_session()
+    fresh = request.form.get("fresh", "")
+    if fresh not in ("", "yes"):
+        return _failed(a, _("Starting afresh is a yes-or-no choice."), 400)
     try:
         groups, info = current_groups(db, a)
         build_draft(db, a, groups, info, created_by=current_facilitator().id,
-                    similarity=current_app.config["CONSTITUTION_SIMILARITY"])
+                    similarity=current_app.config["CONSTITUTION_SIMILARITY"], fresh=fresh == "yes")
     except (NoGroupsError, ValueError) as exc:
         db.rollback()
         return _failed(a, str(exc), 409)
@@ -165,11 +173,28 @@ def _int(value: str | None, what: str) -> int:
         raise AssemblyError(_("the %(what)s must be a whole number", what=what)) from None
 
 
+@bp.post("/facilitate/<slug>/constitution/statements/<int:tid>/restore")
+@login_required
+def restore(slug: str, tid: int):
+    """Bring back a statement the facilitators left out, as a principle of its own."""
+    a = load_assembly(slug, check_owner=True)
+    db = get_session()
+    try:
+        versions.restore(db, _draft_or_409(a), tid)
+    except AssemblyError as exc:
+        db.rollback()
+        return _failed(a, exc.message, exc.status)
+    return _done(a, _("Statement brought back."))
+
+
 @bp.post("/facilitate/<slug>/constitution/publish")
 @login_required
 def publish(slug: str):
     a = load_assembly(slug, check_owner=True)
     db = get_session()
+    # Publishing cannot be undone: the form's confirmation box must say so explicitly.
+    if request.form.get("confirm") != "yes":
+        return _failed(a, _("Publishing cannot be undone: tick the box to confirm, then publish."), 400)
     try:
         v = versions.publish(db, _draft_or_409(a))
     except AssemblyError as exc:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from assembly.models import Assembly, Moderation, Statement
+from assembly.models import Assembly, Moderation, Participant, Statement, utcnow
 from assembly.signals import moderation_changed, votes_changed
 from assembly.texts import text_key
 from assembly.voting.rules import (
@@ -118,3 +118,44 @@ def moderate_statement(
     db.commit()
     moderation_changed.send(assembly.id)
     return statement
+
+
+BULK_MAX = 500  # statements per bulk moderation request
+
+
+def moderate_many(db: Session, assembly: Assembly, tids: list[int], moderation: Moderation) -> list[Statement]:
+    """Set the moderation of several statements in one transaction: all of them, or none if one is unknown."""
+    if not tids:
+        raise AssemblyError("choose at least one statement")
+    if len(tids) > BULK_MAX:
+        raise AssemblyError(f"at most {BULK_MAX} statements at a time")
+    wanted = sorted(set(tids))
+    rows = list(db.exec(select(Statement).where(Statement.assembly_id == assembly.id, Statement.tid.in_(wanted))))
+    missing = sorted(set(wanted) - {s.tid for s in rows})
+    if missing:
+        raise AssemblyError(f"no statement {missing[0]} in this assembly", 404)
+    for statement in rows:
+        statement.moderation = moderation
+        db.add(statement)
+    db.commit()
+    moderation_changed.send(assembly.id)
+    return sorted(rows, key=lambda s: s.tid)
+
+
+def set_blocked(db: Session, assembly: Assembly, pid: int, blocked: bool) -> Participant:
+    """Block or unblock participant `pid`: their statements and votes stay stored, but leave the groups.
+
+    Whether someone counts changes what clustering sees, hence the moderation signal.
+    """
+    participant = db.exec(select(Participant).where(Participant.assembly_id == assembly.id,
+                                                    Participant.pid == pid)).first()
+    if participant is None:
+        raise AssemblyError(f"no participant {pid} in this assembly", 404)
+    if blocked and participant.blocked_at is None:
+        participant.blocked_at = utcnow()
+    elif not blocked:
+        participant.blocked_at = None
+    db.add(participant)
+    db.commit()
+    moderation_changed.send(assembly.id)
+    return participant

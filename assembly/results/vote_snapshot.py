@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from assembly.models import Moderation, Participant, Statement, Vote
@@ -64,13 +65,29 @@ def votes_digest(votes: dict[tuple[int, int], int]) -> str:
     return digest([p for (p, _t), _v in rows], [t for (_p, t), _v in rows], [v for _k, v in rows])
 
 
+def counted_vote_events(db: Session, assembly_id: int) -> int:
+    """Vote events that count: every event but those of blocked participants (kept for the audit)."""
+    return db.exec(select(func.count()).select_from(Vote).join(Participant, Participant.id == Vote.participant_id)
+                   .where(Vote.assembly_id == assembly_id, Participant.blocked_at.is_(None))).one()
+
+
+def blocked_author_tids(db: Session, assembly_id: int) -> set[int]:
+    """Statements written by blocked participants: they leave the groups as rejected ones do."""
+    return set(db.exec(select(Statement.tid).join(Participant, Participant.id == Statement.author_id)
+                       .where(Statement.assembly_id == assembly_id, Participant.blocked_at.is_not(None))).all())
+
+
 def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
-    """Read the assembly's vote events and reduce them to the latest vote per pair."""
+    """Read the assembly's vote events and reduce them to the latest vote per pair.
+
+    Blocked participants are left out (their votes, themselves, and their statements, which are
+    treated as rejected); their rows stay in the database for the audit trail.
+    """
     rows = db.exec(
         select(Vote.id, Participant.pid, Statement.tid, Vote.value)
         .join(Participant, Participant.id == Vote.participant_id)
         .join(Statement, Statement.id == Vote.statement_id)
-        .where(Vote.id.in_(latest_vote_ids(assembly_id)))
+        .where(Vote.id.in_(latest_vote_ids(assembly_id)), Participant.blocked_at.is_(None))
     ).all()
     arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
     order = np.lexsort((arr[:, 2], arr[:, 1]))
@@ -79,8 +96,10 @@ def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
         select(Statement.tid, Statement.moderation, Statement.is_meta).where(Statement.assembly_id == assembly_id)
     ).all()
     all_pids = np.array(
-        db.exec(select(Participant.pid).where(Participant.assembly_id == assembly_id)).all(), dtype=np.int64
+        db.exec(select(Participant.pid).where(Participant.assembly_id == assembly_id,
+                                              Participant.blocked_at.is_(None))).all(), dtype=np.int64
     )
+    blocked_tids = blocked_author_tids(db, assembly_id)
     return Snapshot(
         pids=pids,
         tids=tids,
@@ -88,7 +107,8 @@ def load_snapshot(db: Session, assembly_id: int) -> Snapshot:
         last_vote_id=int(arr[:, 0].max()) if arr.shape[0] else 0,  # the newest event is its pair's latest
         all_pids=np.sort(all_pids),
         all_tids=np.array(sorted(t for t, _m, _meta in statements), dtype=np.int64),
-        rejected_tids=np.array(sorted(t for t, m, _meta in statements if m == Moderation.rejected), dtype=np.int64),
+        rejected_tids=np.array(sorted(t for t, m, _meta in statements if m == Moderation.rejected or t in blocked_tids),
+                               dtype=np.int64),
         meta_tids=np.array(sorted(t for t, _m, meta in statements if meta), dtype=np.int64),
     )
 
