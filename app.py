@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
         language_cli,
         markup,
         migrate,
+        schema_check,
         security,
         tasks,
     )
@@ -65,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> OpenAPI:
 
     modules = (db, migrate, guards, security, i18n, markup, errors, htmx, assemblies, auth, jobs, clustering_runs,
                voting, facilitation, api, polis, demo, results, constitution, tasks, adapters, evals,
-               language_cli)  # language_cli last: it joins the `evals` command group
+               language_cli, schema_check)  # language_cli joins the `evals` group; schema_check guards them all
     for module in modules:
         module.init_app(app)
     return app

@@ -18,7 +18,8 @@ PYTHON=${PYTHON:-.venv/bin/python}
 MODULES=(
   tests/test_schema.py tests/test_api.py tests/test_participation.py tests/test_participant.py
   tests/test_facilitator.py tests/test_refusals_leave_nothing.py tests/test_jobs.py tests/test_polis_io.py
-  tests/test_polis_cli.py tests/test_clustering_runs.py tests/test_constitution_web.py tests/test_constitution_carry.py tests/test_moderation_scale.py tests/test_constitution_candidates.py
+  tests/test_polis_cli.py tests/test_cli_fresh_database.py tests/test_clustering_runs.py tests/test_constitution_web.py
+  tests/test_constitution_carry.py tests/test_moderation_scale.py tests/test_constitution_candidates.py
   tests/test_vote_snapshot.py tests/test_demo.py tests/test_security.py tests/test_concurrency.py
   tests/test_statements_once.py tests/test_one_place.py tests/test_validation.py tests/test_tokens.py
   tests/test_rating_db.py

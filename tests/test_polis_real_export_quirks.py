@@ -1,5 +1,6 @@
 """The Polis importer on what real exports contain (issue 11): empty votes.csv, empty comment bodies,
-comments without votes or authors, unclosed quotes, NUL in summary.csv."""
+comments without votes or authors, unclosed quotes, NUL in summary.csv, topics and descriptions longer than
+the edit form allows."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlmodel import select
 
 from assembly.models import Assembly, Moderation, Participant, Statement, Vote
 from assembly.polis.read import PolisFormatError, read_export
+from assembly.validation import DESCRIPTION_MAX, QUESTION_MAX, AssemblyFields
 
 HEADER = "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
 
@@ -73,3 +75,34 @@ def test_nul_in_summary_csv_is_refused(tmp_path):
         "votes.csv": "timestamp,datetime,comment-id,voter-id,vote\n"})
     with pytest.raises(PolisFormatError, match="NUL"):
         read_export(path)
+
+
+def summary_folder(tmp_path: Path, summary: str) -> Path:
+    path = folder(tmp_path, {"comments.csv": comments("1000,d,0,0,1,0,1,Fine"),
+                             "votes.csv": "timestamp,datetime,comment-id,voter-id,vote\n"})
+    (path / "summary.csv").write_bytes(summary.encode())
+    return path
+
+
+@pytest.mark.parametrize(("key", "limit"), [("topic", QUESTION_MAX), ("conversation-description", DESCRIPTION_MAX)])
+def test_a_summary_field_longer_than_the_edit_form_allows_is_refused(runner, db, tmp_path, key, limit):
+    path = summary_folder(tmp_path, f'{key},"{"x" * (limit + 1)}"\r\n')
+    result = runner.invoke(args=["polis", "import", str(path), "--slug", "long"])
+    assert result.exit_code != 0
+    assert "summary.csv" in result.output and f"{key} is {limit + 1:,} characters" in result.output
+    assert db.exec(select(Assembly)).all() == [] and db.exec(select(Statement)).all() == []
+
+
+def test_crlf_line_breaks_count_as_one_character_and_are_stored_as_lf(runner, db, tmp_path):
+    # DESCRIPTION_MAX characters once each CRLF is one line break; CRLF bytes would make it 100 more.
+    description = "\r\n".join(["y" * 99] * 200)
+    description += "z" * (DESCRIPTION_MAX - len(description.replace("\r\n", "\n")))
+    path = summary_folder(tmp_path, f'topic,"Line one\r\nline two"\r\nconversation-description,"{description}"\r\n')
+    result = runner.invoke(args=["polis", "import", str(path), "--slug", "crlf"])
+    assert result.exit_code == 0, result.output
+    a = db.exec(select(Assembly)).one()
+    assert a.question == "Line one\nline two"
+    assert a.description == description.replace("\r\n", "\n") and len(a.description) == DESCRIPTION_MAX
+    # and the facilitator's edit form accepts what was imported, unchanged
+    AssemblyFields.model_validate({"slug": a.slug, "title": a.title, "question": a.question,
+                                   "description": a.description, "language": a.language})

@@ -19,7 +19,7 @@ from assembly.voting.rules import (
     AssemblyError,
     clean_statement_text,
     duplicate_error,
-    find_duplicate,
+    find_duplicates,
     insert_statement,
     next_tid,
 )
@@ -50,7 +50,7 @@ def _check(db: Session, assembly: Assembly, seeds: list[Seed]) -> tuple[list[tup
     if len(seeds) > SEED_MAX:
         raise AssemblyError(f"at most {SEED_MAX} statements per request")
     first: dict[str, Seed] = {}
-    ok: list[tuple[Seed, str]] = []
+    cleaned: list[tuple[Seed, str, str]] = []
     for seed in seeds:
         try:
             text = clean_statement_text(seed.text, assembly.statement_max_length)
@@ -58,13 +58,19 @@ def _check(db: Session, assembly: Assembly, seeds: list[Seed]) -> tuple[list[tup
             if key in first:
                 raise AssemblyError(f"statements {first[key].line} and {seed.line} in this list are the same", 409)
             first[key] = seed
-            dup = find_duplicate(db, assembly, text)
-            if dup is not None:
-                raise duplicate_error(dup, f"statement {seed.line}")
         except AssemblyError as exc:
             result.rejected.append((seed, exc))
             continue
-        ok.append((seed, text))
+        cleaned.append((seed, text, key))
+    existing = find_duplicates(db, assembly, [text for _, text, _ in cleaned])  # one query for the whole list
+    ok: list[tuple[Seed, str]] = []
+    for seed, text, key in cleaned:
+        if key in existing:
+            result.rejected.append((seed, duplicate_error(existing[key], f"statement {seed.line}")))
+        else:
+            ok.append((seed, text))
+    order = {id(seed): i for i, seed in enumerate(seeds)}
+    result.rejected.sort(key=lambda pair: order[id(pair[0])])  # in the list's order, as before
     return ok, result
 
 

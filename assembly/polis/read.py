@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from assembly.models import VOTE_VALUES, Moderation
+from assembly.validation import DESCRIPTION_MAX, QUESTION_MAX
 
 FILES = ("summary.csv", "comments.csv", "votes.csv", "participants-votes.csv", "comment-groups.csv")
 MODERATION_OF = {-1: Moderation.rejected, 0: Moderation.pending, 1: Moderation.accepted}
@@ -228,6 +229,11 @@ def read_matrix(path: Path, created: dict[int, int]) -> tuple[list[tuple[int, in
     return events, pids
 
 
+# The edit form's caps (assembly.validation) on the summary fields an assembly is made from:
+# the topic becomes the question, the description the description.
+SUMMARY_LIMITS = {"topic": QUESTION_MAX, "conversation-description": DESCRIPTION_MAX}
+
+
 def read_summary(path: Path) -> dict[str, str]:
     """key,value rows; values may span lines (quoted) and, in old exports, hold unquoted commas."""
     try:
@@ -237,7 +243,14 @@ def read_summary(path: Path) -> dict[str, str]:
         raise PolisFormatError(path.name, None, f"unreadable ({exc})") from exc
     if any("\x00" in field for row in rows for field in row):
         raise PolisFormatError(path.name, None, "contains a NUL character (U+0000)")
-    return {_norm(row[0]): ",".join(row[1:]) for row in rows}
+    # CRLF (Windows-made exports) as LF: a browser's textarea and the edit form's limits count one per line break.
+    summary = {_norm(row[0]): ",".join(row[1:]).replace("\r\n", "\n") for row in rows}
+    for key, limit in SUMMARY_LIMITS.items():
+        length = len(summary.get(key, "").strip())
+        if length > limit:
+            raise PolisFormatError(path.name, None, f"{key} is {length:,} characters; the assembly's edit form "
+                                                    f"allows at most {limit:,}, so it could never be saved")
+    return summary
 
 
 def read_export(folder: Path | str) -> PolisExport:

@@ -17,6 +17,7 @@ import multiprocessing
 import multiprocessing.util
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 NICENESS = 10
+PARENT_CHECK_S = 1.0
 
 
 def compute(
@@ -67,8 +69,23 @@ def compute_history(pids, tids, values, times, rejected_tids, meta_tids, device:
     return result.to_dict()
 
 
-def _lower_priority() -> None:
+def _watch_parent(parent_pid: int, interval: float = PARENT_CHECK_S) -> None:
+    """Exit as soon as `parent_pid` is no longer this process's parent.
+
+    Why: a web worker killed with `kill -9` (or by the OOM killer) runs no finalizer, so its
+    clustering process would live on as an orphan, reparented to init, holding torch's memory.
+    A reparented process sees a new `getppid()`; checking it works on every POSIX system, unlike
+    Linux's PR_SET_PDEATHSIG, which fires when the parent *thread* that spawned the child ends.
+    """
+    while os.getppid() == parent_pid:
+        time.sleep(interval)
+    os._exit(0)  # no cleanup to run: the parent that wanted the result is gone
+
+
+def _start_child(parent_pid: int) -> None:
+    """Pool initializer: lower this process's priority and make it follow its parent's death."""
     os.nice(NICENESS)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
 
 
 class ClusteringProcess:
@@ -84,7 +101,8 @@ class ClusteringProcess:
             if self._pool is None:
                 # spawn, not fork: the web worker has threads, and a forked child would inherit their locks.
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_child, initargs=(os.getpid(),),
                 )
                 # Stop it when this process exits. A server's worker that is itself a multiprocessing
                 # child (granian's are) joins its children on exit without running atexit hooks, and
