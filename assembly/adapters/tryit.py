@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from assembly.adapters import registry
+from assembly.adapters.base_model_checks import resolve_base_model
 from assembly.adapters.models import Adapter, Generation, TrainingRun
-from assembly.adapters.runs import resolve_base_model
 from assembly.assemblies import load_assembly
 from assembly.auth import current_facilitator, login_required
 from assembly.db import get_session

@@ -84,7 +84,7 @@ def test_review_page_layout_and_restore(served, page):
     page.fill("#password", FACILITATOR_PASSWORD)
     page.click("button[type=submit]")
     expect(page.get_by_role("link", name="My assemblies")).to_be_visible()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out", exact=True)).to_be_visible()
     expect(page.locator(".fac-tabs a[aria-current=page]")).to_have_text("Constitution")
     expect(page.locator("#not-taken")).not_to_have_attribute("open", "")  # the long list starts folded
     expect(page.locator("#not-taken li").first).to_be_hidden()
