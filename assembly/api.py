@@ -20,6 +20,7 @@ from assembly.domain_errors import AssemblyError
 from assembly.evals import community_api as api_items
 from assembly.evals import rating_api
 from assembly.facilitation import api as api_assemblies
+from assembly.openapi_plain import merged
 from assembly.schemas import ERROR_RESPONSES, CsrfOut, ErrorOut
 from assembly.voting import api as api_voting
 
@@ -85,7 +86,7 @@ def validation_error(exc: ValidationError):
 
 @api.get("/openapi.json", summary="This API's OpenAPI 3.1 document", doc_ui=False)
 def openapi_json():
-    return jsonify(current_app.api_doc)
+    return jsonify(merged(current_app.api_doc))  # + the plain blueprints' paths (assembly/openapi_plain.py)
 
 
 @api.get("/csrf-token", summary="CSRF token for cookie-authenticated calls", responses={200: CsrfOut}, security=[])

@@ -27,6 +27,7 @@ MODULES=(
   tests/test_sessions_tokens.py tests/test_invitations.py tests/test_session_cookie.py
   tests/test_adapters_critique.py
   tests/test_adapters_taigi.py
+  tests/test_adapters_empty_dataset.py
   tests/test_report.py tests/test_results_umap.py
 )
 
