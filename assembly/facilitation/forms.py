@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
@@ -29,6 +30,24 @@ from assembly.validation import (
     normalize_language,
     validate_slug,
 )
+
+# The assembly languages the platform handles (interface locale: assembly.i18n.to_locale; eval
+# language: finetune.evals.language_suite.requested_label), offered as a choice rather than a free tag.
+ASSEMBLY_LANGUAGES: dict[str, object] = {
+    "en": lazy_gettext("English"),
+    "zh-Hant-TW": lazy_gettext("Mandarin, Traditional characters (Taiwan)"),
+    "nan-Hant-TW": lazy_gettext("Taigi, Han characters (Taiwan)"),
+    "nan-Latn-TW": lazy_gettext("Taigi, Tâi-lô romanisation (Taiwan)"),
+}
+
+
+def language_choices(current: Assembly | None = None) -> list[tuple[str, str]]:
+    """(tag, readable name) for the form's select; an assembly's own tag outside the list stays a choice,
+    so that assemblies made before the list (or through the API) can still be edited without changing it."""
+    choices = [(tag, str(name)) for tag, name in ASSEMBLY_LANGUAGES.items()]
+    if current is not None and current.language not in ASSEMBLY_LANGUAGES:
+        choices.append((current.language, _("Current setting")))
+    return choices
 
 
 @dataclass
@@ -82,6 +101,8 @@ def parse_assembly_form(db: Session, form: Mapping[str, str], current: Assembly 
             out.errors[name] = _message(name, raw.get(name), message)
         if "language" not in out.errors:  # shown again in canonical case, as it would be saved
             out.values["language"] = normalize_language(str(raw["language"]))[0]
+    if "language" not in out.errors and out.values["language"] not in dict(language_choices(current)):
+        out.errors["language"] = _("Choose the assembly's language from the list.")
     slug = out.values["slug"]
     if "slug" not in out.errors:
         other = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
