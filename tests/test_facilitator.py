@@ -341,12 +341,19 @@ def test_allow_list_round_trip(client, auth, db, owned):
     assert csv_text.splitlines()[1:] == [f"alice,http://localhost/a/budget?{alice}",
                                          f"bob smith/2&x=1,http://localhost/a/budget?{bob}"]
 
-    # One bad line (a repeat, an over-long id) adds nothing; ids already listed are skipped, not doubled.
-    response = client.post("/facilitate/budget/invites/add", data={"xids": "carol\ncarol\n" + "z" * 201})
-    assert response.status_code == 400 and "Line 2 repeats line 1" in response.get_data(as_text=True)
+    # Like seeding: the good lines are added, each bad line (a repeat, an over-long id) is reported with its
+    # line number and left in the box; ids already listed are skipped, not doubled.
+    response = client.post("/facilitate/budget/invites/add", data={"xids": "carol\ncarol\n\n" + "z" * 201})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "2 lines were not added:" in html
+    assert "Line 2 repeats line 1 (carol)." in html and "Line 4: an id can be at most 200 characters." in html
+    assert re.search(r'<textarea id="xids"[^>]*>carol\n' + "z" * 201 + "</textarea>", html)
+    # Only bad lines: nothing to add, 400.
+    response = client.post("/facilitate/budget/invites/add", data={"xids": "z" * 201})
+    assert response.status_code == 400 and "1 line was not added:" in response.get_data(as_text=True)
     client.post("/facilitate/budget/invites/add", data={"xids": "alice\ndave"})
     xids = db.exec(select(XidAllow.xid).where(XidAllow.assembly_id == owned.id)).all()
-    assert sorted(xids) == ["alice", "bob smith/2&x=1", "dave"]
+    assert sorted(xids) == ["alice", "bob smith/2&x=1", "carol", "dave"]
 
     client.post("/facilitate/budget/invites/required", data={"xid_required": "1"})
     a = _get(db, "budget")

@@ -124,22 +124,23 @@ def form_lines(text: str) -> list[tuple[int, str]]:
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
-def parse_xids(text: str, existing: set[str]) -> tuple[list[str], list[str], list[str]]:
-    """(new xids, xids already allowed, errors) from a pasted list, one per line."""
+def parse_xids(text: str, existing: set[str]) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
+    """(new xids, xids already allowed, rejected lines as (line number, text, reason)) from a pasted list.
+
+    Like seeding, a bad or repeated line is reported on its own and does not stop the good ones."""
     new: list[str] = []
     already: list[str] = []
-    errors: list[str] = []
+    rejected: list[tuple[int, str, str]] = []
     first_line: dict[str, int] = {}
     for n, xid in form_lines(text):
         if len(xid) > XID_MAX:
-            errors.append(_("Line %(n)d: an id can be at most %(max)d characters.", n=n, max=XID_MAX))
+            rejected.append((n, xid, _("Line %(n)d: an id can be at most %(max)d characters.", n=n, max=XID_MAX)))
         elif xid in first_line:
-            errors.append(_("Line %(n)d repeats line %(first)d (%(xid)s).", n=n, first=first_line[xid], xid=xid))
+            rejected.append((n, xid, _("Line %(n)d repeats line %(first)d (%(xid)s).",
+                                       n=n, first=first_line[xid], xid=xid)))
         elif xid in existing:
             already.append(xid)
         else:
             new.append(xid)
         first_line.setdefault(xid, n)
-    if not new and not already and not errors:
-        errors.append(_("Paste at least one id, one per line."))
-    return new, already, errors
+    return new, already, rejected
