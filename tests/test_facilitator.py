@@ -192,11 +192,45 @@ def test_edit_valid_and_invalid(client, auth, db, owned):
     response = client.post("/facilitate/budget/edit", data=bad)
     assert response.status_code == 400 and _errors(response.get_data(as_text=True)) == {"title", "language"}
     assert _get(db, "budget").title == "City budget"
-    good = {**VALID, "slug": "budget-2026", "title": "Budget 2026", "language": "nan-tw", "strict_moderation": "1"}
+    good = {**VALID, "slug": "budget-2026", "title": "Budget 2026", "language": "nan-latn-tw", "strict_moderation": "1"}
     response = client.post("/facilitate/budget/edit", data=good)
     assert response.headers["Location"] == "/facilitate/budget-2026/"
     a = _get(db, "budget-2026")
-    assert (a.title, a.language, a.strict_moderation, a.id) == ("Budget 2026", "nan-TW", True, owned.id)
+    assert (a.title, a.language, a.strict_moderation, a.id) == ("Budget 2026", "nan-Latn-TW", True, owned.id)
+
+
+def test_language_is_a_choice_of_supported_languages(client, auth, db, owned):
+    auth.login()
+    page = client.get("/facilitate/new").get_data(as_text=True)
+    select_html = re.search(r'<select id="language" name="language"[^>]*>(.*?)</select>', page, re.S)
+    assert select_html is not None
+    options = re.findall(r'<option value="([^"]+)"( selected)?>([^<]+)</option>', select_html[1])
+    assert [(tag, bool(sel)) for tag, sel, _name in options] == [
+        ("en", True), ("zh-Hant-TW", False), ("nan-Hant-TW", False), ("nan-Latn-TW", False)]
+    assert "Taigi, Tâi-lô romanisation (Taiwan) (nan-Latn-TW)" in page
+    # A well-formed tag the platform does not support is refused on the server, nothing saved.
+    response = client.post("/facilitate/new", data={**VALID, "language": "de-CH"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and _errors(html) == {"language"}
+    assert "Choose the assembly&#39;s language from the list." in html
+    assert db.exec(select(Assembly).where(Assembly.slug == "new-one")).first() is None
+
+
+def test_edit_keeps_an_unlisted_current_language(client, auth, db, owned):
+    owned.language = "nan-TW"  # made before the list (or through the API)
+    db.add(owned)
+    db.commit()
+    auth.login()
+    page = client.get("/facilitate/budget/edit").get_data(as_text=True)
+    assert '<option value="nan-TW" selected>Current setting (nan-TW)</option>' in page
+    response = client.post("/facilitate/budget/edit", data={**VALID, "slug": "budget", "language": "nan-TW"})
+    assert response.status_code == 302
+    response = client.post("/facilitate/budget/edit", data={**VALID, "slug": "budget", "language": "ja"})
+    assert response.status_code == 400 and _errors(response.get_data(as_text=True)) == {"language"}
+    db.expire_all()
+    assert _get(db, "budget").language == "nan-TW"
+    # Another assembly cannot pick that tag: only the assembly that has it keeps it.
+    assert client.post("/facilitate/new", data={**VALID, "language": "nan-TW"}).status_code == 400
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -307,12 +341,19 @@ def test_allow_list_round_trip(client, auth, db, owned):
     assert csv_text.splitlines()[1:] == [f"alice,http://localhost/a/budget?{alice}",
                                          f"bob smith/2&x=1,http://localhost/a/budget?{bob}"]
 
-    # One bad line (a repeat, an over-long id) adds nothing; ids already listed are skipped, not doubled.
-    response = client.post("/facilitate/budget/invites/add", data={"xids": "carol\ncarol\n" + "z" * 201})
-    assert response.status_code == 400 and "Line 2 repeats line 1" in response.get_data(as_text=True)
+    # Like seeding: the good lines are added, each bad line (a repeat, an over-long id) is reported with its
+    # line number and left in the box; ids already listed are skipped, not doubled.
+    response = client.post("/facilitate/budget/invites/add", data={"xids": "carol\ncarol\n\n" + "z" * 201})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "2 lines were not added:" in html
+    assert "Line 2 repeats line 1 (carol)." in html and "Line 4: an id can be at most 200 characters." in html
+    assert re.search(r'<textarea id="xids"[^>]*>carol\n' + "z" * 201 + "</textarea>", html)
+    # Only bad lines: nothing to add, 400.
+    response = client.post("/facilitate/budget/invites/add", data={"xids": "z" * 201})
+    assert response.status_code == 400 and "1 line was not added:" in response.get_data(as_text=True)
     client.post("/facilitate/budget/invites/add", data={"xids": "alice\ndave"})
     xids = db.exec(select(XidAllow.xid).where(XidAllow.assembly_id == owned.id)).all()
-    assert sorted(xids) == ["alice", "bob smith/2&x=1", "dave"]
+    assert sorted(xids) == ["alice", "bob smith/2&x=1", "carol", "dave"]
 
     client.post("/facilitate/budget/invites/required", data={"xid_required": "1"})
     a = _get(db, "budget")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
@@ -29,6 +30,24 @@ from assembly.validation import (
     normalize_language,
     validate_slug,
 )
+
+# The assembly languages the platform handles (interface locale: assembly.i18n.to_locale; eval
+# language: finetune.evals.language_suite.requested_label), offered as a choice rather than a free tag.
+ASSEMBLY_LANGUAGES: dict[str, object] = {
+    "en": lazy_gettext("English"),
+    "zh-Hant-TW": lazy_gettext("Mandarin, Traditional characters (Taiwan)"),
+    "nan-Hant-TW": lazy_gettext("Taigi, Han characters (Taiwan)"),
+    "nan-Latn-TW": lazy_gettext("Taigi, Tâi-lô romanisation (Taiwan)"),
+}
+
+
+def language_choices(current: Assembly | None = None) -> list[tuple[str, str]]:
+    """(tag, readable name) for the form's select; an assembly's own tag outside the list stays a choice,
+    so that assemblies made before the list (or through the API) can still be edited without changing it."""
+    choices = [(tag, str(name)) for tag, name in ASSEMBLY_LANGUAGES.items()]
+    if current is not None and current.language not in ASSEMBLY_LANGUAGES:
+        choices.append((current.language, _("Current setting")))
+    return choices
 
 
 @dataclass
@@ -82,6 +101,8 @@ def parse_assembly_form(db: Session, form: Mapping[str, str], current: Assembly 
             out.errors[name] = _message(name, raw.get(name), message)
         if "language" not in out.errors:  # shown again in canonical case, as it would be saved
             out.values["language"] = normalize_language(str(raw["language"]))[0]
+    if "language" not in out.errors and out.values["language"] not in dict(language_choices(current)):
+        out.errors["language"] = _("Choose the assembly's language from the list.")
     slug = out.values["slug"]
     if "slug" not in out.errors:
         other = db.exec(select(Assembly).where(Assembly.slug == slug)).first()
@@ -103,22 +124,23 @@ def form_lines(text: str) -> list[tuple[int, str]]:
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
-def parse_xids(text: str, existing: set[str]) -> tuple[list[str], list[str], list[str]]:
-    """(new xids, xids already allowed, errors) from a pasted list, one per line."""
+def parse_xids(text: str, existing: set[str]) -> tuple[list[str], list[str], list[tuple[int, str, str]]]:
+    """(new xids, xids already allowed, rejected lines as (line number, text, reason)) from a pasted list.
+
+    Like seeding, a bad or repeated line is reported on its own and does not stop the good ones."""
     new: list[str] = []
     already: list[str] = []
-    errors: list[str] = []
+    rejected: list[tuple[int, str, str]] = []
     first_line: dict[str, int] = {}
     for n, xid in form_lines(text):
         if len(xid) > XID_MAX:
-            errors.append(_("Line %(n)d: an id can be at most %(max)d characters.", n=n, max=XID_MAX))
+            rejected.append((n, xid, _("Line %(n)d: an id can be at most %(max)d characters.", n=n, max=XID_MAX)))
         elif xid in first_line:
-            errors.append(_("Line %(n)d repeats line %(first)d (%(xid)s).", n=n, first=first_line[xid], xid=xid))
+            rejected.append((n, xid, _("Line %(n)d repeats line %(first)d (%(xid)s).",
+                                       n=n, first=first_line[xid], xid=xid)))
         elif xid in existing:
             already.append(xid)
         else:
             new.append(xid)
         first_line.setdefault(xid, n)
-    if not new and not already and not errors:
-        errors.append(_("Paste at least one id, one per line."))
-    return new, already, errors
+    return new, already, rejected

@@ -4,7 +4,8 @@ When `xid_required` is on, only ids on the allow-list can join (enforced by
 `voting.rules.create_participant`); each person gets their own link
 /a/<slug>?xid=<id>&invite=<key>, the key signed (assembly/invitations.py) so that guessing an
 id gets no one in. Removing an id, or giving it a new link, revokes its old link. A pasted
-list is all or nothing: one bad line adds none.
+list behaves like seeding: the good lines are added, each bad or repeated line is reported
+with its line number and left in the box to fix.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ def _allowed(assembly: Assembly) -> list[XidAllow]:
     return list(get_session().exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id).order_by(XidAllow.id)))
 
 
-def _render(assembly: Assembly, *, errors: list[str] | None = None, text: str = "", status: int = 200):
+def _render(assembly: Assembly, *, errors: list[str] | None = None, text: str = "", status: int = 200,
+            rejected: list[tuple[int, str, str]] | None = None):
     allowed = _allowed(assembly)
     joined = set(get_session().exec(
         select(Participant.xid).where(Participant.assembly_id == assembly.id, Participant.xid.is_not(None))
     ))
     return render_template(
         "facilitator/invites.html", assembly=assembly, allowed=allowed, joined=joined, errors=errors or [],
-        text=text, participant_link=participant_url(assembly),
+        rejected=rejected or [], text=text, participant_link=participant_url(assembly),
         invite_links={row.xid: participant_url(assembly, row.xid, key_for(row)) for row in allowed},
     ), status
 
@@ -55,15 +57,19 @@ def add_xids(slug: str):
     assembly = load_assembly(slug, check_owner=True)
     text = request.form.get("xids", "")
     existing = {row.xid for row in _allowed(assembly)}
-    new, already, errors = parse_xids(text, existing)
-    if errors:
-        return _render(assembly, errors=errors, text=text, status=400)
+    new, already, rejected = parse_xids(text, existing)
+    if not new and not already and not rejected:
+        return _render(assembly, errors=[_("Paste at least one id, one per line.")], text=text, status=400)
     db = get_session()
     db.add_all(XidAllow(assembly_id=assembly.id, xid=xid) for xid in new)
     db.commit()
     flash(ngettext("%(num)d id added to the allow-list.", "%(num)d ids added to the allow-list.", len(new)))
     if already:
         flash(ngettext("%(num)d id was already on the list.", "%(num)d ids were already on the list.", len(already)))
+    if rejected:
+        # Only the rejected lines stay in the box, so sending it again adds nothing twice.
+        status = 200 if new or already else 400
+        return _render(assembly, rejected=rejected, text="\n".join(line for _n, line, _r in rejected), status=status)
     return redirect(url_for("facilitator.invites", slug=assembly.slug))
 
 

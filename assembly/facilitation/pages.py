@@ -20,7 +20,7 @@ from assembly.auth import current_facilitator
 from assembly.db import get_session
 from assembly.facilitation import invites, moderation, tokens  # noqa: F401 - they add their routes to `bp`
 from assembly.facilitation.blueprint import bp, participant_url
-from assembly.facilitation.forms import LENGTH_DEFAULT, parse_assembly_form
+from assembly.facilitation.forms import LENGTH_DEFAULT, language_choices, parse_assembly_form
 from assembly.facilitation.stats import counts_for, day_chart, votes_per_day
 from assembly.models import Assembly, Moderation, Statement
 
@@ -75,7 +75,8 @@ def create():
                 flash(_("Assembly created."))
                 return redirect(url_for("facilitator.assembly", slug=assembly.slug))
     status = 400 if errors else 200
-    return render_template("facilitator/form.html", values=values, errors=errors, assembly=None), status
+    return render_template("facilitator/form.html", values=values, errors=errors, assembly=None,
+                           languages=language_choices()), status
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -100,7 +101,8 @@ def edit(slug: str):
                 flash(_("Changes saved."))
                 return redirect(url_for("facilitator.assembly", slug=assembly.slug))
     status = 400 if errors else 200
-    return render_template("facilitator/form.html", values=values, errors=errors, assembly=assembly), status
+    return render_template("facilitator/form.html", values=values, errors=errors, assembly=assembly,
+                           languages=language_choices(assembly)), status
 
 
 def _stats_context(assembly: Assembly) -> dict[str, Any]:
