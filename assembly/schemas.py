@@ -6,9 +6,18 @@ field's name instead of a silently ignored setting.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from assembly.models import Moderation
 from assembly.validation import AssemblyFields, Description, Language, MaxLength, Question, Title
@@ -153,17 +162,20 @@ class NextOut(BaseModel):
 # -- votes --------------------------------------------------------------------------------------
 
 
+def _not_a_bool(value: Any) -> Any:
+    # JSON true would otherwise pass as 1: a client bug must not become an agree vote.
+    if isinstance(value, bool):
+        raise ValueError("a vote is the number 1, 0 or -1, not true/false")
+    return value
+
+
+# A vote in a JSON body (on a statement or on a community eval item): 1, 0 or -1, never a boolean.
+VoteValue = Annotated[Literal[-1, 0, 1], BeforeValidator(_not_a_bool)]
+
+
 class VoteIn(_In):
     tid: StrictInt
-    vote: Literal[-1, 0, 1] = Field(description="1 agree, -1 disagree, 0 pass (the Polis export convention).")
-
-    @field_validator("vote", mode="before")
-    @classmethod
-    def _not_a_bool(cls, value: Any) -> Any:
-        # JSON true would otherwise pass as 1: a client bug must not become an agree vote.
-        if isinstance(value, bool):
-            raise ValueError("a vote is the number 1, 0 or -1, not true/false")
-        return value
+    vote: VoteValue = Field(description="1 agree, -1 disagree, 0 pass (the Polis export convention).")
 
 
 class VoteOut(BaseModel):

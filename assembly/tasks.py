@@ -248,6 +248,10 @@ def enqueue(db: Session, kind: str, assembly_id: int | None, args: dict[str, Any
     return job
 
 
+def _stop_like_ctrl_c(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def run_here(db: Session, kind: str, assembly_id: int | None, work: Callable[[Job], Any]) -> Any:
     """Do `work` in this process (a CLI command in the foreground) under a job row this process
     owns, so that the rest of the platform sees it like a worker's job: if this process is killed,
@@ -259,7 +263,7 @@ def run_here(db: Session, kind: str, assembly_id: int | None, work: Callable[[Jo
     db.add(job)
     db.commit()
     q = queue()
-    previous = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    previous = signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         out = work(job)
     except BaseException as exc:

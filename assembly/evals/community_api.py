@@ -7,10 +7,10 @@ moderation page is; everyone sees each item's totals and whether it passes.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from assembly.api_access import facilitator_request, is_owner, participant_call, require_participant
 from assembly.assemblies import get_assembly, load_assembly
@@ -18,7 +18,7 @@ from assembly.auth import current_facilitator
 from assembly.db import get_session
 from assembly.evals import community
 from assembly.models import Moderation
-from assembly.schemas import ERROR_RESPONSES, SlugPath
+from assembly.schemas import ERROR_RESPONSES, SlugPath, VoteValue
 from assembly.security import limiter, statements_limit, votes_limit
 
 bp = APIBlueprint("api_items", __name__, abp_tags=[Tag(name="eval items")], abp_responses=ERROR_RESPONSES)
@@ -43,14 +43,7 @@ class ItemIn(_In):
 
 
 class ItemVoteIn(_In):
-    vote: Literal[-1, 0, 1] = Field(description="1 agree (the good answer is better), -1 disagree, 0 pass.")
-
-    @field_validator("vote", mode="before")
-    @classmethod
-    def _not_a_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("a vote is the number 1, 0 or -1, not true/false")
-        return value
+    vote: VoteValue = Field(description="1 agree (the good answer is better), -1 disagree, 0 pass.")
 
 
 class ItemModeration(_In):

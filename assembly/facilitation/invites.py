@@ -73,12 +73,16 @@ def add_xids(slug: str):
     return redirect(url_for("facilitator.invites", slug=assembly.slug))
 
 
+def _invitee(db, assembly, xid: str) -> XidAllow | None:
+    return db.exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)).first()
+
+
 @bp.post("/<slug>/invites/remove")
 def remove_xid(slug: str):
     assembly = load_assembly(slug, check_owner=True)
     xid = request.form.get("xid", "")
     db = get_session()
-    row = db.exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)).first()
+    row = _invitee(db, assembly, xid)
     if row is None:
         return _render(assembly, errors=[_("%(xid)s is not on the allow-list.", xid=xid)], status=400)
     db.delete(row)
@@ -95,7 +99,7 @@ def renew_link(slug: str):
     assembly = load_assembly(slug, check_owner=True)
     xid = request.form.get("xid", "")
     db = get_session()
-    row = db.exec(select(XidAllow).where(XidAllow.assembly_id == assembly.id, XidAllow.xid == xid)).first()
+    row = _invitee(db, assembly, xid)
     if row is None:
         return _render(assembly, errors=[_("%(xid)s is not on the allow-list.", xid=xid)], status=400)
     row.nonce = secrets.token_hex(8)
